@@ -1,0 +1,37 @@
+// Package connector defines the connector-space object model and the
+// interface every connected system implements.
+//
+// An Object is identified by an immutable Anchor (objectGUID, entryUUID, a
+// Graph id), has a DN that may change, an object type from the connector's
+// Schema and typed multi-valued Attributes (string, bytes, integer, boolean,
+// time, reference). A Change adds, updates (per-attribute add, remove or
+// replace of values), deletes or renames one object.
+//
+// A Connector has four methods: Schema, Import (a full, streaming import
+// into an ImportSink with checkpointed watermarks), Export (a batch of
+// changes, one ExportResult each) and Close. Optional capabilities are
+// separate interfaces that the engine discovers by type assertion:
+// DeltaImporter (import since a watermark), Watcher (change notification),
+// PasswordSetter (password writeback) and ExportBatcher (preferred batch
+// size). Each says what the engine does when it is absent.
+//
+// # Errors
+//
+// Per-object failures are *ObjectError values wrapping one of the sentinel
+// errors (ErrNoSuchObject, ErrAlreadyExists, ErrConstraint,
+// ErrDuplicateValue, ErrAccessDenied, ErrUnavailable, ErrInvalidObject,
+// ErrUnsupported, ErrWatermarkExpired); match them with errors.Is.
+// IsRetryable tells whether a failure may succeed later; Permanent marks
+// one that must not be retried.
+//
+// # Secrets
+//
+// Passwords travel as Secret, which formats as "[redacted]" everywhere
+// except through Reveal.
+//
+// # Concurrency
+//
+// Values, Attributes and Changes are plain data: safe to share once no
+// longer modified. The engine does not call a Connector's methods
+// concurrently, except Close.
+package connector

@@ -1,0 +1,2 @@
+// Package rules holds sync rules, their YAML files and their evaluation.
+package rules
