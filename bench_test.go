@@ -1,0 +1,132 @@
+package idbridge_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/memstore"
+	"github.com/idbridge/idbridge/rules"
+)
+
+var benchCloudSchema = &connector.Schema{Types: []connector.ObjectType{
+	{Name: "user", Attributes: []connector.Attribute{
+		attr("displayName", connector.String), attr("mail", connector.String), attr("department", connector.String),
+		attr("accountEnabled", connector.Boolean), attr("immutableId", connector.String), attr("userPrincipalName", connector.String),
+	}},
+}}
+
+// benchEnv is a source with n users, a target, and an engine on store.
+type benchEnv struct {
+	ad, cloud *memconn.System
+	eng       *idbridge.Engine
+	store     metaverse.Store
+}
+
+func benchUser(i int) connector.Object {
+	uac := int64(512)
+	if i%20 == 0 {
+		uac = 514
+	}
+	return connector.Object{
+		Anchor: connector.Anchor(fmt.Sprintf("guid-%08d", i)),
+		DN:     fmt.Sprintf("CN=User %d,OU=Dept%d,DC=contoso,DC=com", i, i%50),
+		Type:   "user",
+		Attrs: connector.Attributes{
+			"employeeID":         s(fmt.Sprintf("E%08d", i)),
+			"givenName":          s(fmt.Sprintf("Given%d", i)),
+			"sn":                 s(fmt.Sprintf("Surname%d", i)),
+			"mail":               s(fmt.Sprintf("Given%d.Surname%d@Contoso.com", i, i)),
+			"department":         s(fmt.Sprintf("Dept%d", i%50)),
+			"title":              s("Engineer"),
+			"userAccountControl": {connector.IntValue(uac)},
+		},
+	}
+}
+
+func newBenchEnv(tb testing.TB, n int, store metaverse.Store) *benchEnv {
+	tb.Helper()
+	ctx := context.Background()
+	env := &benchEnv{ad: memconn.New(adSchema), cloud: memconn.New(benchCloudSchema), store: store}
+	for i := 0; i < n; i++ {
+		env.ad.Put(benchUser(i))
+	}
+	rf, err := rules.ParseFile("testdata/bench-rules.yaml")
+	require.NoError(tb, err)
+	env.eng, err = idbridge.New(ctx, idbridge.Config{
+		Store:      store,
+		Connectors: map[string]connector.Connector{"ad": env.ad.Connector(), "cloud": env.cloud.Connector()},
+		Rules:      rf,
+		Options:    idbridge.Options{DeletionThreshold: -1},
+	})
+	require.NoError(tb, err)
+	return env
+}
+
+// BenchmarkFullSync measures the initial full sync of 100,000 imported
+// users (6 inbound CEL flows, join lookup, projection, 6 outbound flows,
+// provisioning) through memstore, in objects per second.
+func BenchmarkFullSync(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		env := newBenchEnv(b, n, memstore.New())
+		_, err := env.eng.FullImport(ctx, "ad")
+		require.NoError(b, err)
+		runtime.GC()
+		b.StartTimer()
+		start := time.Now()
+		res, err := env.eng.FullSync(ctx, "ad")
+		elapsed := time.Since(start)
+		require.NoError(b, err)
+		require.Equal(b, n, res.Projections)
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "objects/s")
+	}
+}
+
+// BenchmarkDeltaSync measures a delta import and delta sync of 100 changed
+// users in directories of growing size: the cost must stay flat.
+func BenchmarkDeltaSync(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("-short")
+			}
+			ctx := context.Background()
+			env := newBenchEnv(b, n, memstore.New())
+			_, err := env.eng.FullImport(ctx, "ad")
+			require.NoError(b, err)
+			_, err = env.eng.FullSync(ctx, "ad")
+			require.NoError(b, err)
+			runtime.GC()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				for j := 0; j < 100; j++ {
+					k := (i*100 + j) * 7919 % n
+					require.NoError(b, env.ad.Modify(connector.Anchor(fmt.Sprintf("guid-%08d", k)),
+						connector.Mod{Name: "title", Op: connector.ModReplace, Values: s(fmt.Sprintf("Title %d", i))},
+						connector.Mod{Name: "department", Op: connector.ModReplace, Values: s(fmt.Sprintf("Dept%d", i%7))}))
+				}
+				b.StartTimer()
+				imp, err := env.eng.DeltaImport(ctx, "ad")
+				require.NoError(b, err)
+				res, err := env.eng.DeltaSync(ctx, "ad")
+				require.NoError(b, err)
+				if imp.Updates != 100 || res.MetaverseUpdates == 0 {
+					b.Fatalf("import %v, sync %v", imp, res)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/100changes")
+		})
+	}
+}

@@ -1,0 +1,58 @@
+// Package idbridge is an embeddable engine for hybrid-identity
+// synchronisation: what Microsoft Entra Connect Sync does on a Windows
+// server (connector spaces, a metaverse, sync rules, run profiles, staging
+// mode), as a Go library.
+//
+// An Engine is built from a metaverse.Store, named connectors
+// (connector.Connector) and a rule file (rules.File). Rules are compiled and
+// type-checked against the connectors' schemas when the engine is built.
+//
+// # Run profiles
+//
+// As in Entra Connect, work is done by run profiles on one connector at a
+// time:
+//
+//   - FullImport and DeltaImport read the connected system into the
+//     connector's connector space, marking what changed as pending imports.
+//     A full import stages objects it no longer sees as deletes. Staged
+//     objects and the import's watermark are committed together.
+//   - FullSync and DeltaSync run the rules: for each object with a pending
+//     import (delta) or every object (full), inbound rules scope it, join it
+//     to a metaverse entry (join groups in order; the first group that finds
+//     exactly one entry wins) or project a new entry (Provision rules), and
+//     flow attributes into the entry with precedence between connectors
+//     (lowest number wins; Merge, apply-once, Null, AuthoritativeNull and
+//     IgnoreThisFlow as in Entra Connect). Then the outbound rules provision,
+//     update or deprovision the entry's objects in other connector spaces as
+//     pending exports. A deleted object disconnects from its entry; the
+//     entry is deleted when no Provision or StickyJoin source remains.
+//   - Export applies pending exports in batches. An exported change stays
+//     unconfirmed until a later import shows it.
+//
+// Cycle runs import, sync and export over every connector, in Delta or
+// Initial mode.
+//
+// # Safety
+//
+// Each object is processed in a unit of work that reaches the store only if
+// the object succeeds: a rule error or a malformed object is recorded in the
+// RunResult (and on the object) and the run goes on. Store transactions
+// cover batches of objects, so a crash loses at most the batch in flight,
+// which a restart redoes. An export that would delete more objects than the
+// deletion threshold (default 500) stops before exporting anything
+// (ErrDeletionThreshold). In staging mode nothing is exported and
+// PendingExports lists what would be.
+//
+// # Errors
+//
+// Run profiles return an error only when the run as a whole failed (the
+// store failed, the connector could not import, the context ended);
+// per-object failures are *ObjectError values in RunResult.Errors. Match
+// ErrUnknownConnector, ErrStagingMode, ErrDeletionThreshold,
+// ErrAmbiguousJoin and ErrClosed with errors.Is.
+//
+// # Concurrency
+//
+// An Engine is safe for concurrent use; run profiles are serialised (one
+// runs at a time). Rules are compiled once and evaluated without locks.
+package idbridge

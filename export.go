@@ -1,0 +1,328 @@
+package idbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+)
+
+// Export applies a connector's pending exports to its connected system, in
+// batches, and records each object's result: accepted changes await
+// confirmation by a later import; refused ones are retried at the next
+// export. Before exporting anything it counts the pending deletes and stops
+// with a *DeletionThresholdError when there are more than the threshold.
+// In staging mode it exports nothing and returns ErrStagingMode.
+func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, error) {
+	c, err := e.conn(connectorName)
+	if err != nil {
+		return nil, err
+	}
+	if e.Staging() {
+		return nil, fmt.Errorf("idbridge: export to %q: %w", connectorName, ErrStagingMode)
+	}
+	_, end, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	res := &RunResult{Connector: connectorName, Profile: Export, Started: e.opts.Now()}
+	err = e.doExport(ctx, c, res)
+	res.Ended = e.opts.Now()
+	e.record(ctx, res, err)
+	if err != nil {
+		return res, fmt.Errorf("idbridge: export to %q: %w", connectorName, err)
+	}
+	return res, nil
+}
+
+func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
+	if limit := int(e.thresh.Load()); limit >= 0 {
+		n, err := e.countPendingDeletes(ctx, c.name)
+		if err != nil {
+			return err
+		}
+		if n > limit {
+			return &DeletionThresholdError{Connector: c.name, Deletes: n, Threshold: limit}
+		}
+	}
+	size := e.opts.ExportBatchSize
+	if b, ok := c.c.(connector.ExportBatcher); ok && b.ExportBatchSize() > 0 {
+		size = b.ExportBatchSize()
+	}
+	// Pass 1 exports everything pending. Objects whose references named
+	// objects not yet created (an add in the same run) are exported again
+	// in pass 2, when those have anchors.
+	again, err := e.exportPass(ctx, c, res, size, nil)
+	if err != nil || len(again) == 0 {
+		return err
+	}
+	_, err = e.exportPass(ctx, c, res, size, again)
+	return err
+}
+
+func (e *Engine) countPendingDeletes(ctx context.Context, connName string) (int, error) {
+	n := 0
+	after := ""
+	err := e.store.View(ctx, func(tx metaverse.Tx) error {
+		for {
+			page, err := tx.PendingExports(ctx, connName, after, 1000)
+			if err != nil || len(page) == 0 {
+				return err
+			}
+			for _, o := range page {
+				if o.Export.Kind == connector.Delete && o.Export.State != metaverse.ExportUnconfirmed {
+					n++
+				}
+			}
+			after = page[len(page)-1].ID
+		}
+	})
+	return n, fatal(err)
+}
+
+// exportItem is one object's change in an export batch.
+type exportItem struct {
+	id         string
+	change     connector.Change
+	unresolved bool
+}
+
+// exportPass exports the pending exports of a connector (only the objects
+// in only when it is not nil) and returns the IDs of objects to export
+// again.
+func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size int, only []string) ([]string, error) {
+	var again []string
+	after := ""
+	for {
+		var items []exportItem
+		err := e.store.View(ctx, func(tx metaverse.Tx) error {
+			items = items[:0]
+			b := &batch{ctx: ctx, tx: tx}
+			for len(items) < size {
+				var page []*metaverse.CSObject
+				if only != nil {
+					for len(only) > 0 && len(page) < size {
+						o, err := tx.Object(ctx, c.name, only[0])
+						if err != nil && !isNotFound(err) {
+							return err
+						}
+						if o != nil && o.Export != nil {
+							page = append(page, o)
+						}
+						only = only[1:]
+					}
+				} else {
+					var err error
+					if page, err = tx.PendingExports(ctx, c.name, after, size); err != nil {
+						return err
+					}
+				}
+				if len(page) == 0 {
+					return nil
+				}
+				after = page[len(page)-1].ID
+				for _, o := range page {
+					if o.Export.State == metaverse.ExportUnconfirmed {
+						continue
+					}
+					it, ok, err := buildChange(b.work(), c, o)
+					if err != nil {
+						return err
+					}
+					if ok {
+						items = append(items, it)
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fatal(err)
+		}
+		if len(items) == 0 {
+			return again, nil
+		}
+		more, err := e.exportBatch(ctx, c, res, items)
+		if err != nil {
+			return nil, err
+		}
+		again = append(again, more...)
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, metaverse.ErrNotFound) }
+
+// buildChange computes the change that brings an object from its imported
+// state to what its pending export wants. ok is false when there is
+// nothing to send.
+func buildChange(w *work, c *conn, o *metaverse.CSObject) (exportItem, bool, error) {
+	x := o.Export
+	it := exportItem{id: o.ID}
+	switch {
+	case x.Kind == connector.Delete:
+		it.change = connector.Change{Kind: connector.Delete, Anchor: o.Anchor, Type: o.Type, DN: o.DN}
+		return it, true, nil
+	case o.Anchor == "" && x.Kind == connector.Add:
+		want, unresolved, err := resolveDesired(w, c.name, x.Attrs)
+		if err != nil {
+			return it, false, err
+		}
+		attrs := connector.Attributes{}
+		for k, v := range want {
+			if len(v) > 0 {
+				attrs[k] = v
+			}
+		}
+		it.change = connector.Change{Kind: connector.Add, Type: o.Type, DN: x.DN, Attrs: attrs}
+		it.unresolved = unresolved
+		return it, true, nil
+	}
+	want, unresolved, err := resolveDesired(w, c.name, x.Attrs)
+	if err != nil {
+		return it, false, err
+	}
+	ch := connector.Change{Kind: connector.Update, Anchor: o.Anchor, Type: o.Type, DN: o.DN}
+	if x.DN != "" && connector.FoldDN(x.DN) != connector.FoldDN(o.DN) {
+		ch.DN, ch.OldDN = x.DN, o.DN
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		have, vals := o.Attrs[name], want[name]
+		if valuesMatch(have, vals) {
+			continue
+		}
+		switch {
+		case len(vals) == 0:
+			ch.Mods = append(ch.Mods, connector.Mod{Name: name, Op: connector.ModRemove})
+		case c.isMulti(o.Type, name) && len(have) > 0:
+			var add, remove []connector.Value
+			if vals[0].Type() == connector.Reference {
+				add, remove = refDelta(have, vals)
+			} else {
+				d := connector.Diff(connector.Attributes{name: have}, connector.Attributes{name: vals}, []string{name}, func(string) bool { return true })
+				for _, m := range d {
+					if m.Op == connector.ModAdd {
+						add = m.Values
+					} else if m.Op == connector.ModRemove {
+						remove = m.Values
+					}
+				}
+			}
+			if len(add) > 0 {
+				ch.Mods = append(ch.Mods, connector.Mod{Name: name, Op: connector.ModAdd, Values: add})
+			}
+			if len(remove) > 0 {
+				ch.Mods = append(ch.Mods, connector.Mod{Name: name, Op: connector.ModRemove, Values: remove})
+			}
+		default:
+			ch.Mods = append(ch.Mods, connector.Mod{Name: name, Op: connector.ModReplace, Values: vals})
+		}
+	}
+	it.change, it.unresolved = ch, unresolved
+	return it, len(ch.Mods) > 0 || ch.OldDN != "", nil
+}
+
+// exportBatch sends one batch and records the results in one transaction.
+func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items []exportItem) ([]string, error) {
+	changes := make([]connector.Change, len(items))
+	for i := range items {
+		changes[i] = items[i].change
+	}
+	results, callErr := c.c.Export(ctx, changes)
+	if callErr == nil && len(results) != len(changes) {
+		callErr = fmt.Errorf("connector %q returned %d export results for %d changes", c.name, len(results), len(changes))
+	}
+	if callErr != nil {
+		if isFatal(callErr) {
+			return nil, callErr
+		}
+		// The whole call failed: every change counts as not applied.
+		results = make([]connector.ExportResult, len(changes))
+		for i := range results {
+			results[i].Err = callErr
+		}
+	}
+	var again []string
+	var counts RunResult
+	now := e.opts.Now()
+	err := e.store.Update(context.WithoutCancel(ctx), func(tx metaverse.Tx) error {
+		again, counts = nil, RunResult{}
+		for i, it := range items {
+			o, err := tx.Object(ctx, c.name, it.id)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			r := results[i]
+			if o.Export == nil {
+				continue
+			}
+			if r.Err != nil {
+				o.Export.State = metaverse.ExportFailed
+				o.Export.Attempts++
+				o.Export.LastError = r.Err.Error()
+				o.Export.Updated = now
+				counts.ExportFailed++
+				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: r.Err})
+			} else {
+				applyExported(o, &it.change, r)
+				counts.Exported++
+				if it.unresolved {
+					o.Export.State = metaverse.ExportPending
+					again = append(again, o.ID)
+				}
+			}
+			if err := tx.PutObject(ctx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fatal(err)
+	}
+	res.Exported += counts.Exported
+	res.ExportFailed += counts.ExportFailed
+	for _, oe := range counts.Errors {
+		res.addError(e.opts.MaxErrors, oe)
+	}
+	res.ErrorCount += counts.ErrorCount - len(counts.Errors)
+	return again, nil
+}
+
+// applyExported records an accepted change: the object holds the exported
+// values until an import confirms them (or shows they did not stick, and
+// the change is sent again).
+func applyExported(o *metaverse.CSObject, ch *connector.Change, r connector.ExportResult) {
+	x := o.Export
+	x.State = metaverse.ExportUnconfirmed
+	x.Attempts, x.LastError = 0, ""
+	switch ch.Kind {
+	case connector.Add:
+		if r.Anchor != "" {
+			o.Anchor = r.Anchor
+		}
+		o.DN = cmpOr(r.DN, ch.DN)
+		o.Attrs = ch.Attrs.Clone()
+		x.Kind = connector.Update
+	case connector.Update:
+		if o.Attrs == nil {
+			o.Attrs = connector.Attributes{}
+		}
+		o.Attrs.Apply(ch.Mods)
+		o.DN = cmpOr(r.DN, ch.DN)
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,193 @@
+package idbridge
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/rules"
+)
+
+// contribution is one inbound flow's result for one metaverse attribute.
+type contribution struct {
+	prec int
+	seq  int // evaluation order, to keep ties stable
+	src  metaverse.Source
+	res  rules.FlowResult
+}
+
+// recompute sets an entry's attributes from every object linked to it:
+// for each attribute, the in-scope inbound flow with the lowest precedence
+// number wins (Entra Connect's precedence), Merge flows take the union of
+// their contributors, apply-once flows keep a value once set, and an
+// attribute no longer contributed by anyone is recalled (cleared).
+// current is the object being synced (its copy in w), or nil.
+func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.CSObject) error {
+	cands := map[string][]contribution{}
+	seq := 0
+	for _, l := range entry.Links {
+		var obj *metaverse.CSObject
+		if current != nil && l.Connector == current.Connector && l.ObjectID == current.ID {
+			obj = current
+		} else {
+			var err error
+			if obj, err = w.object(l.Connector, l.ObjectID); err != nil {
+				return err
+			}
+		}
+		if obj == nil || obj.Pending == metaverse.ImportDelete || obj.Anchor == "" {
+			continue
+		}
+		in := inputOf(obj)
+		for _, r := range s.rules.Inbound(obj.Connector, obj.Type) {
+			rule := r.Rule()
+			if rule.TargetType != entry.Type {
+				continue
+			}
+			ok, err := r.InScope(w.ctx, in)
+			if err != nil {
+				return s.objErr(obj, "scope", fmt.Errorf("rule %q: %w", rule.Name, err))
+			}
+			if !ok {
+				continue
+			}
+			results, err := r.Flows(w.ctx, in)
+			if err != nil {
+				return s.objErr(obj, "flow", err)
+			}
+			for _, fr := range results {
+				vals, err := s.toMetaverse(w, obj, fr.Values, current)
+				if err != nil {
+					return err
+				}
+				fr.Values = vals
+				cands[fr.Target] = append(cands[fr.Target], contribution{prec: rule.Precedence, seq: seq, src: metaverse.Source{Connector: obj.Connector, Rule: rule.Name}, res: fr})
+				seq++
+			}
+		}
+	}
+
+	attrs := make(connector.Attributes, len(cands))
+	sources := make(map[string]metaverse.Source, len(cands))
+	for name, cs := range cands {
+		slices.SortStableFunc(cs, func(a, b contribution) int {
+			return cmp.Or(cmp.Compare(a.prec, b.prec), cmp.Compare(a.seq, b.seq))
+		})
+		var winner *contribution
+		keep := false
+	pick:
+		for i := range cs {
+			switch cs[i].res.Null {
+			case rules.NotNull, rules.AuthoritativeNull:
+				winner = &cs[i]
+				break pick
+			case rules.IgnoreThisFlow:
+				keep = true
+			}
+		}
+		switch {
+		case winner == nil && keep:
+			if old := entry.Attrs[name]; len(old) > 0 {
+				attrs[name] = old
+				if src, ok := entry.Sources[name]; ok {
+					sources[name] = src
+				}
+			}
+		case winner == nil:
+			// Only Null contributions: no value.
+		case winner.res.Null == rules.AuthoritativeNull:
+			sources[name] = winner.src
+		case winner.res.ApplyOnce && len(entry.Attrs[name]) > 0:
+			attrs[name] = entry.Attrs[name]
+			sources[name] = cmp.Or(entry.Sources[name], winner.src)
+		default:
+			vals := winner.res.Values
+			if winner.res.Merge != rules.MergeUpdate {
+				vals = merge(cs, winner.res.Merge)
+			}
+			if len(vals) > 0 {
+				attrs[name] = vals
+			}
+			sources[name] = winner.src
+		}
+	}
+	if attrs.Equal(entry.Attrs) && maps.Equal(sources, entry.Sources) {
+		return nil
+	}
+	if len(entry.Attrs) > 0 || len(entry.Sources) > 0 {
+		s.res.MetaverseUpdates++
+	}
+	entry.Attrs, entry.Sources, entry.Updated = attrs, sources, s.e.opts.Now()
+	w.putEntry(entry)
+	return nil
+}
+
+// merge returns the union of the values of every contribution with a
+// merge type, without duplicates (case-insensitively for
+// MergeCaseInsensitive), in precedence order.
+func merge(cs []contribution, mt rules.MergeType) []connector.Value {
+	var out []connector.Value
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if c.res.Null != rules.NotNull || c.res.Merge == rules.MergeUpdate {
+			continue
+		}
+		for _, v := range c.res.Values {
+			k := v.Key()
+			if mt == rules.MergeCaseInsensitive {
+				k = strings.ToLower(k)
+			}
+			k = v.Type().String() + "\x00" + k
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// toMetaverse turns references to objects of obj's connector space into
+// references to the entries those objects are linked to. A reference to an
+// object not (yet) linked is dropped, and the object being synced is synced
+// again at the end of the run, when its target may have been projected.
+func (s *syncer) toMetaverse(w *work, obj *metaverse.CSObject, vals []connector.Value, current *metaverse.CSObject) ([]connector.Value, error) {
+	if len(vals) == 0 || vals[0].Type() != connector.Reference {
+		return vals, nil
+	}
+	out := make([]connector.Value, 0, len(vals))
+	for _, v := range vals {
+		a, dn := v.Ref()
+		var t *metaverse.CSObject
+		var err error
+		if a != "" {
+			t, err = w.objectByAnchor(obj.Connector, a)
+		} else if dn != "" {
+			t, err = w.objectByDN(obj.Connector, dn)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if t == nil || t.EntryID == "" {
+			if current != nil {
+				s.retry = append(s.retry, objKey{current.Connector, current.ID})
+			}
+			continue
+		}
+		out = append(out, connector.RefValue(connector.Anchor(t.EntryID), ""))
+	}
+	return out, nil
+}
+
+// equalFold compares strings case-insensitively.
+func equalFold(a, b string) bool {
+	if utf8.ValidString(a) && utf8.ValidString(b) {
+		return strings.EqualFold(a, b)
+	}
+	return a == b
+}

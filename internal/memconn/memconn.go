@@ -1,0 +1,335 @@
+// Package memconn is an in-memory connected system and its connector, for
+// tests of the engine: objects live in a map, every change is logged for
+// delta imports, and failures can be injected per object or per call.
+package memconn
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/idbridge/idbridge/connector"
+)
+
+// System is the connected system. It is safe for concurrent use.
+type System struct {
+	mu      sync.Mutex
+	schema  *connector.Schema
+	objects map[connector.Anchor]*connector.Object
+	log     []logEntry // change log for delta imports
+	nextID  int
+
+	// FailExport, when set, is called for every exported change; a non-nil
+	// error fails that change.
+	FailExport func(c connector.Change) error
+	// FailImportAfter, when > 0, fails a (full or delta) import with
+	// ErrUnavailable after that many objects.
+	FailImportAfter int
+	// ExportCalls counts Export calls.
+	ExportCalls int
+	// Exported lists every change applied by Export, in order.
+	Exported []connector.Change
+}
+
+type logEntry struct {
+	anchor  connector.Anchor
+	deleted bool
+}
+
+// New returns an empty system with the given schema.
+func New(s *connector.Schema) *System {
+	return &System{schema: s, objects: map[connector.Anchor]*connector.Object{}}
+}
+
+// Put adds or replaces an object (out of band, as an administrator would).
+func (s *System) Put(o connector.Object) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := o
+	c.Attrs = o.Attrs.Clone()
+	s.objects[o.Anchor] = &c
+	s.log = append(s.log, logEntry{anchor: o.Anchor})
+}
+
+// Modify applies modifications to an object out of band.
+func (s *System) Modify(a connector.Anchor, mods ...connector.Mod) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[a]
+	if !ok {
+		return connector.ErrNoSuchObject
+	}
+	o.Attrs.Apply(mods)
+	s.log = append(s.log, logEntry{anchor: a})
+	return nil
+}
+
+// Rename changes an object's DN out of band.
+func (s *System) Rename(a connector.Anchor, dn string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[a]
+	if !ok {
+		return connector.ErrNoSuchObject
+	}
+	o.DN = dn
+	s.log = append(s.log, logEntry{anchor: a})
+	return nil
+}
+
+// Delete removes an object out of band.
+func (s *System) Delete(a connector.Anchor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.objects[a]; ok {
+		delete(s.objects, a)
+		s.log = append(s.log, logEntry{anchor: a, deleted: true})
+	}
+}
+
+// Get returns a copy of an object.
+func (s *System) Get(a connector.Anchor) (connector.Object, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects[a]
+	if !ok {
+		return connector.Object{}, false
+	}
+	c := *o
+	c.Attrs = o.Attrs.Clone()
+	return c, true
+}
+
+// ByDN returns a copy of the object with the given DN.
+func (s *System) ByDN(dn string) (connector.Object, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.objects {
+		if connector.FoldDN(o.DN) == connector.FoldDN(dn) {
+			c := *o
+			c.Attrs = o.Attrs.Clone()
+			return c, true
+		}
+	}
+	return connector.Object{}, false
+}
+
+// Len returns the number of objects.
+func (s *System) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.objects)
+}
+
+// All returns copies of all objects sorted by DN.
+func (s *System) All() []connector.Object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]connector.Object, 0, len(s.objects))
+	for _, a := range slices.Sorted(maps.Keys(s.objects)) {
+		o := *s.objects[a]
+		o.Attrs = o.Attrs.Clone()
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b connector.Object) int {
+		return compare(connector.FoldDN(a.DN), connector.FoldDN(b.DN))
+	})
+	return out
+}
+
+func compare(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Connector returns a connector to the system.
+func (s *System) Connector() *Connector { return &Connector{s: s} }
+
+// Connector is the connector to a System. It implements connector.Connector,
+// connector.DeltaImporter and connector.PasswordSetter.
+type Connector struct {
+	s *System
+	// Passwords records passwords set (for tests: the fake keeps them).
+	Passwords map[connector.Anchor]connector.Secret
+}
+
+var (
+	_ connector.Connector      = (*Connector)(nil)
+	_ connector.DeltaImporter  = (*Connector)(nil)
+	_ connector.PasswordSetter = (*Connector)(nil)
+)
+
+// Schema implements connector.Connector.
+func (c *Connector) Schema(ctx context.Context) (*connector.Schema, error) { return c.s.schema, nil }
+
+// Close implements connector.Connector.
+func (c *Connector) Close() error { return nil }
+
+func watermark(n int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
+
+// Import implements connector.Connector.
+func (c *Connector) Import(ctx context.Context, sink connector.ImportSink) error {
+	c.s.mu.Lock()
+	objs := make([]connector.Object, 0, len(c.s.objects))
+	for _, a := range slices.Sorted(maps.Keys(c.s.objects)) {
+		o := *c.s.objects[a]
+		o.Attrs = o.Attrs.Clone()
+		objs = append(objs, o)
+	}
+	wm := watermark(len(c.s.log))
+	fail := c.s.FailImportAfter
+	c.s.mu.Unlock()
+	for i, o := range objs {
+		if fail > 0 && i >= fail {
+			return fmt.Errorf("memconn: import: %w", connector.ErrUnavailable)
+		}
+		if err := sink.Object(ctx, connector.Change{Kind: connector.Add, Anchor: o.Anchor, Type: o.Type, DN: o.DN, Attrs: o.Attrs}); err != nil {
+			return err
+		}
+	}
+	return sink.Checkpoint(ctx, wm)
+}
+
+// DeltaImport implements connector.DeltaImporter.
+func (c *Connector) DeltaImport(ctx context.Context, wm []byte, sink connector.ImportSink) error {
+	if len(wm) != 8 {
+		return fmt.Errorf("memconn: bad watermark: %w", connector.ErrWatermarkExpired)
+	}
+	from := int(binary.BigEndian.Uint64(wm))
+	c.s.mu.Lock()
+	if from > len(c.s.log) {
+		c.s.mu.Unlock()
+		return fmt.Errorf("memconn: watermark from the future: %w", connector.ErrWatermarkExpired)
+	}
+	var changes []connector.Change
+	seen := map[connector.Anchor]bool{}
+	for _, l := range c.s.log[from:] {
+		if seen[l.anchor] {
+			continue
+		}
+		seen[l.anchor] = true
+		o, ok := c.s.objects[l.anchor]
+		if !ok {
+			changes = append(changes, connector.Change{Kind: connector.Delete, Anchor: l.anchor})
+			continue
+		}
+		changes = append(changes, connector.Change{Kind: connector.Add, Anchor: o.Anchor, Type: o.Type, DN: o.DN, Attrs: o.Attrs.Clone()})
+	}
+	wmNew := watermark(len(c.s.log))
+	fail := c.s.FailImportAfter
+	c.s.mu.Unlock()
+	for i, ch := range changes {
+		if fail > 0 && i >= fail {
+			return fmt.Errorf("memconn: delta import: %w", connector.ErrUnavailable)
+		}
+		if err := sink.Object(ctx, ch); err != nil {
+			return err
+		}
+	}
+	return sink.Checkpoint(ctx, wmNew)
+}
+
+// Export implements connector.Connector.
+func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]connector.ExportResult, error) {
+	s := c.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ExportCalls++
+	out := make([]connector.ExportResult, len(changes))
+	for i, ch := range changes {
+		if s.FailExport != nil {
+			if err := s.FailExport(ch); err != nil {
+				out[i].Err = &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}
+				continue
+			}
+		}
+		a, err := s.apply(ch)
+		out[i].Anchor = a
+		if err != nil {
+			out[i].Err = &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}
+			continue
+		}
+		s.Exported = append(s.Exported, ch)
+	}
+	return out, nil
+}
+
+func (s *System) apply(ch connector.Change) (connector.Anchor, error) {
+	switch ch.Kind {
+	case connector.Add:
+		for _, o := range s.objects {
+			if ch.DN != "" && connector.FoldDN(o.DN) == connector.FoldDN(ch.DN) {
+				return "", fmt.Errorf("%s: %w", ch.DN, connector.ErrAlreadyExists)
+			}
+		}
+		s.nextID++
+		a := connector.Anchor("mem-" + strconv.Itoa(s.nextID))
+		s.objects[a] = &connector.Object{Anchor: a, DN: ch.DN, Type: ch.Type, Attrs: resolveRefs(s, ch.Attrs.Clone())}
+		s.log = append(s.log, logEntry{anchor: a})
+		return a, nil
+	case connector.Update:
+		o, ok := s.objects[ch.Anchor]
+		if !ok {
+			return ch.Anchor, fmt.Errorf("<%s>: %w", ch.Anchor, connector.ErrNoSuchObject)
+		}
+		mods := slices.Clone(ch.Mods)
+		for i := range mods {
+			mods[i].Values = resolveRefs(s, connector.Attributes{"x": mods[i].Values})["x"]
+		}
+		o.Attrs.Apply(mods)
+		if ch.OldDN != "" {
+			o.DN = ch.DN
+		}
+		s.log = append(s.log, logEntry{anchor: ch.Anchor})
+		return ch.Anchor, nil
+	case connector.Delete:
+		if _, ok := s.objects[ch.Anchor]; !ok {
+			return ch.Anchor, fmt.Errorf("<%s>: %w", ch.Anchor, connector.ErrNoSuchObject)
+		}
+		delete(s.objects, ch.Anchor)
+		s.log = append(s.log, logEntry{anchor: ch.Anchor, deleted: true})
+		return ch.Anchor, nil
+	}
+	return "", errors.New("memconn: unknown change kind")
+}
+
+// resolveRefs stores references with their anchor, as a directory would.
+func resolveRefs(s *System, attrs connector.Attributes) connector.Attributes {
+	for _, vs := range attrs {
+		for i, v := range vs {
+			if a, dn := v.Ref(); v.Type() == connector.Reference && a == "" && dn != "" {
+				for _, o := range s.objects {
+					if connector.FoldDN(o.DN) == connector.FoldDN(dn) {
+						vs[i] = connector.RefValue(o.Anchor, o.DN)
+						break
+					}
+				}
+			}
+		}
+	}
+	return attrs
+}
+
+// SetPassword implements connector.PasswordSetter.
+func (c *Connector) SetPassword(ctx context.Context, a connector.Anchor, dn string, pw connector.Secret) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if _, ok := c.s.objects[a]; !ok {
+		return &connector.ObjectError{Anchor: a, DN: dn, Op: "set-password", Err: connector.ErrNoSuchObject}
+	}
+	if c.Passwords == nil {
+		c.Passwords = map[connector.Anchor]connector.Secret{}
+	}
+	c.Passwords[a] = pw
+	return nil
+}

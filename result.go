@@ -1,0 +1,172 @@
+package idbridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+)
+
+// Profile names a run profile.
+type Profile string
+
+// Run profiles, as in Entra Connect.
+const (
+	FullImport  Profile = "FullImport"
+	DeltaImport Profile = "DeltaImport"
+	FullSync    Profile = "FullSync"
+	DeltaSync   Profile = "DeltaSync"
+	Export      Profile = "Export"
+)
+
+// ObjectError is the failure of one object in a run. The run goes on
+// without it; the object keeps its pending state so that a later run
+// retries it.
+type ObjectError struct {
+	Connector string
+	ObjectID  string // connector-space object ID; empty when the object was never staged
+	Anchor    connector.Anchor
+	DN        string
+	Step      string // "import", "scope", "join", "flow", "outbound", "export", …
+	Err       error
+}
+
+func (e *ObjectError) Error() string {
+	var b strings.Builder
+	b.WriteString("idbridge: ")
+	b.WriteString(e.Connector)
+	b.WriteString(": ")
+	b.WriteString(e.Step)
+	switch {
+	case e.DN != "":
+		b.WriteString(" " + e.DN)
+	case e.Anchor != "":
+		b.WriteString(" <" + string(e.Anchor) + ">")
+	case e.ObjectID != "":
+		b.WriteString(" object " + e.ObjectID)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// RunResult is the outcome of one run profile on one connector.
+type RunResult struct {
+	Connector string
+	Profile   Profile
+	Started   time.Time
+	Ended     time.Time
+
+	// Import (and, for sync, the connector-space changes processed).
+	Adds      int // objects new to the connector space
+	Updates   int // objects whose attributes changed
+	Renames   int // objects whose DN changed (also counted in Updates when attributes changed too)
+	Deletes   int // objects gone from the connected system
+	Unchanged int // objects a full import saw unchanged
+	Confirmed int // pending exports an import confirmed
+
+	// Sync.
+	Projections      int // metaverse entries created from a connector-space object
+	Joins            int // connector-space objects joined to an existing entry
+	Disconnects      int // links removed (object deleted or out of scope)
+	MetaverseUpdates int // entries whose attributes changed
+	MetaverseDeletes int // entries deleted because no authoritative source remained
+	Provisions       int // target objects created by outbound rules (pending export add)
+	ExportUpdates    int // target objects given a pending export update
+	Deprovisions     int // target objects deprovisioned (delete, disconnect or disable)
+
+	// Export.
+	Exported     int // changes the connected system accepted
+	ExportFailed int // changes it refused (retried at the next export)
+
+	// Errors holds per-object errors (at most Options.MaxErrors; ErrorCount
+	// counts all).
+	Errors     []*ObjectError
+	ErrorCount int
+}
+
+func (r *RunResult) addError(max int, err *ObjectError) {
+	r.ErrorCount++
+	if len(r.Errors) < max {
+		r.Errors = append(r.Errors, err)
+	}
+}
+
+// Duration is the run's wall time.
+func (r *RunResult) Duration() time.Duration { return r.Ended.Sub(r.Started) }
+
+// String is a one-line summary of the non-zero counts.
+func (r *RunResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s:", r.Connector, r.Profile)
+	n := 0
+	for _, c := range r.counts() {
+		if c.n != 0 {
+			fmt.Fprintf(&b, " %s=%d", c.name, c.n)
+			n++
+		}
+	}
+	if r.ErrorCount > 0 {
+		fmt.Fprintf(&b, " errors=%d", r.ErrorCount)
+		n++
+	}
+	if n == 0 {
+		b.WriteString(" no changes")
+	}
+	return b.String()
+}
+
+type count struct {
+	name string
+	n    int
+}
+
+func (r *RunResult) counts() []count {
+	return []count{
+		{"adds", r.Adds}, {"updates", r.Updates}, {"renames", r.Renames}, {"deletes", r.Deletes},
+		{"unchanged", r.Unchanged}, {"confirmed", r.Confirmed},
+		{"projections", r.Projections}, {"joins", r.Joins}, {"disconnects", r.Disconnects},
+		{"mvUpdates", r.MetaverseUpdates}, {"mvDeletes", r.MetaverseDeletes},
+		{"provisions", r.Provisions}, {"exportUpdates", r.ExportUpdates}, {"deprovisions", r.Deprovisions},
+		{"exported", r.Exported}, {"exportFailed", r.ExportFailed},
+	}
+}
+
+// record writes the run to the store's run history. Error texts come from
+// connectors and rules, which never put secrets in errors.
+func (e *Engine) record(ctx context.Context, r *RunResult, runErr error) {
+	rec := &metaverse.RunRecord{Connector: r.Connector, Profile: string(r.Profile), Started: r.Started, Ended: r.Ended, Counts: map[string]int{}}
+	for _, c := range r.counts() {
+		if c.n != 0 {
+			rec.Counts[c.name] = c.n
+		}
+	}
+	if r.ErrorCount > 0 {
+		rec.Counts["errors"] = r.ErrorCount
+	}
+	for _, oe := range r.Errors {
+		rec.Errors = append(rec.Errors, oe.Error())
+	}
+	if runErr != nil {
+		rec.Err = runErr.Error()
+	}
+	// The run history must not fail the run, nor be lost because the run's
+	// context was cancelled.
+	ctx = context.WithoutCancel(ctx)
+	if err := e.store.Update(ctx, func(tx metaverse.Tx) error { return tx.AddRun(ctx, rec) }); err != nil {
+		e.log.Warn("idbridge: recording run history", "connector", r.Connector, "profile", r.Profile, "err", err)
+	}
+	level := slog.LevelInfo
+	if runErr != nil {
+		level = slog.LevelWarn
+	}
+	e.log.Log(ctx, level, "idbridge: run", "summary", r.String(), "duration", r.Duration(), "err", runErr)
+}

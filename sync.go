@@ -1,0 +1,464 @@
+package idbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/rules"
+)
+
+// FullSync evaluates every object of a connector's connector space with the
+// rules, whether or not it changed: run it after changing rules.
+func (e *Engine) FullSync(ctx context.Context, connectorName string) (*RunResult, error) {
+	return e.runSync(ctx, connectorName, true)
+}
+
+// DeltaSync evaluates only the objects of a connector's connector space that
+// an import changed: its cost is proportional to the changes, not to the
+// size of the directory.
+func (e *Engine) DeltaSync(ctx context.Context, connectorName string) (*RunResult, error) {
+	return e.runSync(ctx, connectorName, false)
+}
+
+func (e *Engine) runSync(ctx context.Context, name string, full bool) (*RunResult, error) {
+	c, err := e.conn(name)
+	if err != nil {
+		return nil, err
+	}
+	set, end, err := e.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	res := &RunResult{Connector: name, Profile: DeltaSync, Started: e.opts.Now()}
+	if full {
+		res.Profile = FullSync
+	}
+	s := &syncer{e: e, rules: set, res: res}
+	err = s.run(ctx, c, full)
+	res.Ended = e.opts.Now()
+	e.record(ctx, res, err)
+	if err != nil {
+		return res, fmt.Errorf("idbridge: %s of %q: %w", res.Profile, name, err)
+	}
+	return res, nil
+}
+
+// syncer runs one sync.
+type syncer struct {
+	e     *Engine
+	rules *rules.Set
+	res   *RunResult
+	// retry holds objects whose references could not be resolved when they
+	// were synced (their targets came later in the same run); they are
+	// synced once more at the end.
+	retry []objKey
+}
+
+func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
+	after := ""
+	for {
+		var page []*metaverse.CSObject
+		if err := s.e.store.View(ctx, func(tx metaverse.Tx) error {
+			var err error
+			if full {
+				page, err = tx.Objects(ctx, c.name, after, s.e.opts.BatchSize)
+			} else {
+				page, err = tx.PendingImports(ctx, c.name, after, s.e.opts.BatchSize)
+			}
+			return err
+		}); err != nil {
+			return fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].ID
+		if err := s.batch(ctx, page); err != nil {
+			return err
+		}
+	}
+	// Objects whose references pointed at objects synced later in this run.
+	for len(s.retry) > 0 {
+		keys := s.retry
+		s.retry = nil
+		for i := 0; i < len(keys); i += s.e.opts.BatchSize {
+			chunk := keys[i:min(i+s.e.opts.BatchSize, len(keys))]
+			if err := s.batchKeys(ctx, chunk); err != nil {
+				return err
+			}
+		}
+		s.retry = nil // a second miss is final for this run
+	}
+	return nil
+}
+
+// batch syncs a page of objects in one transaction.
+func (s *syncer) batch(ctx context.Context, page []*metaverse.CSObject) error {
+	return s.update(ctx, func(b *batch, w func() *work) error {
+		for _, o := range page {
+			if err := s.one(w(), o.Connector, o.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *syncer) batchKeys(ctx context.Context, keys []objKey) error {
+	return s.update(ctx, func(b *batch, w func() *work) error {
+		for _, k := range keys {
+			if err := s.one(w(), k.conn, k.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// update runs fn in a store transaction, keeping the counts of a
+// transaction that is retried or rolled back out of the result.
+func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) error) error {
+	base := *s.res
+	baseRetry := len(s.retry)
+	err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
+		errs := s.res.Errors
+		*s.res = base
+		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
+		s.retry = s.retry[:baseRetry]
+		b := &batch{ctx: ctx, tx: tx}
+		if err := fn(b, b.work); err != nil {
+			return err
+		}
+		return b.finish()
+	})
+	return fatal(err)
+}
+
+// one syncs one object in its own unit of work: an error in it is recorded
+// on the object and in the result, and the run goes on.
+func (s *syncer) one(w *work, connName, id string) error {
+	// Re-read the object: an object synced earlier in this batch may have
+	// changed it (unlinked it from a deleted entry) since the page was read.
+	o, err := w.object(connName, id)
+	if err != nil || o == nil {
+		return err
+	}
+	err = s.syncObject(w, o)
+	if err == nil {
+		return w.commit()
+	}
+	if isFatal(err) {
+		return err
+	}
+	var oe *ObjectError
+	if !errors.As(err, &oe) {
+		oe = &ObjectError{Connector: o.Connector, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "sync", Err: err}
+	}
+	s.res.addError(s.e.opts.MaxErrors, oe)
+	s.e.log.Debug("idbridge: sync error", "err", oe)
+	// Keep the object pending, with its error, so that the next sync
+	// retries it; the failed unit of work is dropped.
+	w2 := w.batch.work()
+	cur, err := w2.object(o.Connector, o.ID)
+	if err != nil || cur == nil {
+		return err
+	}
+	cur.Error = oe.Error()
+	w2.putObject(cur)
+	return w2.commit()
+}
+
+func (s *syncer) objErr(o *metaverse.CSObject, step string, err error) error {
+	if isFatal(err) {
+		return err
+	}
+	return &ObjectError{Connector: o.Connector, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: step, Err: err}
+}
+
+func inputOf(o *metaverse.CSObject) *rules.Input {
+	return &rules.Input{Anchor: o.Anchor, DN: o.DN, Type: o.Type, Attrs: o.Attrs}
+}
+
+// syncObject runs inbound sync for one connector-space object (scope, join,
+// projection, flows into its entry) and then outbound sync for its entry.
+func (s *syncer) syncObject(w *work, o *metaverse.CSObject) error {
+	ctx := w.ctx
+	if o.Pending == metaverse.ImportDelete {
+		return s.objectGone(w, o)
+	}
+	in := inputOf(o)
+	var scoped []*rules.Compiled
+	for _, r := range s.rules.Inbound(o.Connector, o.Type) {
+		ok, err := r.InScope(ctx, in)
+		if err != nil {
+			return s.objErr(o, "scope", fmt.Errorf("rule %q: %w", r.Rule().Name, err))
+		}
+		if ok {
+			scoped = append(scoped, r)
+		}
+	}
+
+	var entry *metaverse.Entry
+	if o.EntryID != "" {
+		var err error
+		if entry, err = w.entry(o.EntryID); err != nil {
+			return err
+		}
+		if entry == nil {
+			o.EntryID, o.LinkType, o.Rule = "", 0, ""
+		}
+	}
+	if entry != nil && linkOf(entry, o).Inbound && !targets(scoped, entry.Type) {
+		// Out of scope of every inbound rule that could hold the link.
+		if err := s.disconnect(w, o, entry); err != nil {
+			return err
+		}
+		entry = nil
+	}
+	if entry == nil && o.EntryID == "" {
+		var err error
+		if entry, err = s.joinOrProject(w, o, in, scoped); err != nil {
+			return err
+		}
+	}
+	if entry != nil {
+		if err := s.recompute(w, entry, o); err != nil {
+			return err
+		}
+		if err := s.outbound(w, entry, o); err != nil {
+			return err
+		}
+	}
+	o.Pending = metaverse.ImportNone
+	o.Changed = nil
+	o.Error = ""
+	w.putObject(o)
+	return nil
+}
+
+func targets(rs []*rules.Compiled, mvType string) bool {
+	for _, r := range rs {
+		if r.Rule().TargetType == mvType {
+			return true
+		}
+	}
+	return false
+}
+
+func linkOf(e *metaverse.Entry, o *metaverse.CSObject) metaverse.Link {
+	for _, l := range e.Links {
+		if l.Connector == o.Connector && l.ObjectID == o.ID {
+			return l
+		}
+	}
+	return metaverse.Link{}
+}
+
+// joinOrProject links an unlinked object: the join groups of the in-scope
+// rules are tried in precedence order, and the first group that finds
+// exactly one entry joins; else the first in-scope Provision rule projects a
+// new entry; else the object stays a disconnector.
+func (s *syncer) joinOrProject(w *work, o *metaverse.CSObject, in *rules.Input, scoped []*rules.Compiled) (*metaverse.Entry, error) {
+	for _, r := range scoped {
+		rule := r.Rule()
+		for g := range rule.Join {
+			keys, err := r.JoinKeys(w.ctx, in, g)
+			if err != nil {
+				return nil, s.objErr(o, "join", fmt.Errorf("rule %q: %w", rule.Name, err))
+			}
+			ids, err := s.candidates(w, rule.TargetType, keys)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case len(ids) == 0:
+				continue
+			case len(ids) > 1:
+				return nil, s.objErr(o, "join", fmt.Errorf("rule %q join group %d matches %d metaverse entries (%v): %w", rule.Name, g+1, len(ids), ids, ErrAmbiguousJoin))
+			}
+			entry, err := w.entry(ids[0])
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range entry.Links {
+				if l.Connector == o.Connector && l.ObjectID != o.ID {
+					return nil, s.objErr(o, "join", fmt.Errorf("rule %q joins metaverse entry %s, which is already joined to object %s of the same connector: %w", rule.Name, entry.ID, l.ObjectID, ErrAmbiguousJoin))
+				}
+			}
+			lt := rule.LinkType
+			if lt == 0 {
+				lt = metaverse.Join
+			}
+			s.link(w, o, entry, lt, rule.Name, true)
+			s.res.Joins++
+			return entry, nil
+		}
+	}
+	for _, r := range scoped {
+		rule := r.Rule()
+		if rule.LinkType != metaverse.Provision {
+			continue
+		}
+		id, err := w.newID()
+		if err != nil {
+			return nil, err
+		}
+		now := s.e.opts.Now()
+		entry := &metaverse.Entry{ID: id, Type: rule.TargetType, Attrs: connector.Attributes{}, Sources: map[string]metaverse.Source{}, Created: now, Updated: now}
+		s.link(w, o, entry, metaverse.Provision, rule.Name, true)
+		s.res.Projections++
+		return entry, nil
+	}
+	return nil, nil
+}
+
+// ErrAmbiguousJoin: a join rule matched more than one metaverse entry, or
+// an entry already joined to another object of the same connector. The
+// object is left unjoined with this error.
+var ErrAmbiguousJoin = errors.New("idbridge: ambiguous join")
+
+// candidates returns the entries of type typ matching every join key.
+func (s *syncer) candidates(w *work, typ string, keys []rules.JoinKey) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	var ids []string
+	for i, k := range keys {
+		if len(k.Values) == 0 {
+			return nil, nil // a condition with no value joins nothing
+		}
+		if i > 0 {
+			// Filter the first key's candidates by the others.
+			kept := ids[:0]
+			for _, id := range ids {
+				e, err := w.entry(id)
+				if err != nil {
+					return nil, err
+				}
+				if e != nil && anyMatch(e.Attrs[k.Attr], k.Values, k.CaseInsensitive) {
+					kept = append(kept, id)
+				}
+			}
+			ids = kept
+			continue
+		}
+		seen := map[string]bool{}
+		for _, v := range k.Values {
+			found, err := w.findEntries(typ, k.Attr, v)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range found {
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	return ids, nil
+}
+
+func anyMatch(have, want []connector.Value, fold bool) bool {
+	for _, h := range have {
+		for _, v := range want {
+			if h == v || (fold && h.Type() == connector.String && v.Type() == connector.String && equalFold(h.Str(), v.Str())) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// link ties o to entry.
+func (s *syncer) link(w *work, o *metaverse.CSObject, entry *metaverse.Entry, lt metaverse.LinkType, rule string, inbound bool) {
+	entry.Links = append(entry.Links, metaverse.Link{Connector: o.Connector, ObjectID: o.ID, Type: lt, Rule: rule, Inbound: inbound})
+	o.EntryID, o.LinkType, o.Rule = entry.ID, lt, rule
+	w.putEntry(entry)
+	w.putObject(o)
+}
+
+// unlink removes the link between o and entry (both are written).
+func unlink(w *work, o *metaverse.CSObject, entry *metaverse.Entry) metaverse.Link {
+	var gone metaverse.Link
+	kept := entry.Links[:0]
+	for _, l := range entry.Links {
+		if l.Connector == o.Connector && l.ObjectID == o.ID {
+			gone = l
+			continue
+		}
+		kept = append(kept, l)
+	}
+	entry.Links = kept
+	o.EntryID, o.LinkType, o.Rule = "", 0, ""
+	w.putEntry(entry)
+	w.putObject(o)
+	return gone
+}
+
+// objectGone processes an object deleted from its connected system.
+func (s *syncer) objectGone(w *work, o *metaverse.CSObject) error {
+	if o.Export != nil && o.Export.Kind == connector.Delete {
+		s.res.Confirmed++
+	}
+	s.res.Deletes++
+	if o.EntryID != "" {
+		entry, err := w.entry(o.EntryID)
+		if err != nil {
+			return err
+		}
+		if entry != nil {
+			if err := s.disconnect(w, o, entry); err != nil {
+				return err
+			}
+		}
+	}
+	w.deleteObject(o)
+	return nil
+}
+
+// disconnect removes o from entry. An entry left with no authoritative
+// inbound source (Provision or StickyJoin) is deleted; otherwise its
+// attributes are recomputed without o's contributions.
+func (s *syncer) disconnect(w *work, o *metaverse.CSObject, entry *metaverse.Entry) error {
+	unlink(w, o, entry)
+	s.res.Disconnects++
+	for _, l := range entry.Links {
+		if l.Inbound && l.Type.Authoritative() {
+			if err := s.recompute(w, entry, nil); err != nil {
+				return err
+			}
+			return s.outbound(w, entry, nil)
+		}
+	}
+	return s.deleteEntry(w, entry)
+}
+
+// deleteEntry deletes an entry: objects it provisioned are deprovisioned,
+// objects joined to it become disconnectors.
+func (s *syncer) deleteEntry(w *work, entry *metaverse.Entry) error {
+	for _, l := range append([]metaverse.Link(nil), entry.Links...) {
+		t, err := w.object(l.Connector, l.ObjectID)
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			continue
+		}
+		if l.Inbound {
+			unlink(w, t, entry)
+			s.res.Disconnects++
+			continue
+		}
+		if err := s.deprovision(w, entry, t, l); err != nil {
+			return err
+		}
+	}
+	w.deleteEntry(entry.ID)
+	s.res.MetaverseDeletes++
+	return nil
+}

@@ -1,0 +1,285 @@
+package idbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+)
+
+// storeError marks a failure of the store: it ends the run (the batch's
+// transaction rolls back), unlike an object error.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "idbridge: store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+func fatal(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *storeError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &storeError{err}
+}
+
+func isFatal(err error) bool {
+	var se *storeError
+	return errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// batch is one store transaction in which many objects are processed.
+type batch struct {
+	ctx       context.Context
+	tx        metaverse.Tx
+	seq       uint64
+	seqLoaded bool
+	seqDirty  bool
+}
+
+const seqCounter = "idbridge.seq"
+
+// newID returns a new entry or object ID. IDs are sequential, fixed-width
+// and so sort in creation order.
+func (b *batch) newID() (string, error) {
+	if !b.seqLoaded {
+		v, err := b.tx.Counter(b.ctx, seqCounter)
+		if err != nil {
+			return "", fatal(err)
+		}
+		b.seq, b.seqLoaded = v, true
+	}
+	b.seq++
+	b.seqDirty = true
+	return fmt.Sprintf("%016s", strconv.FormatUint(b.seq, 36)), nil
+}
+
+// finish writes what the batch keeps outside the objects.
+func (b *batch) finish() error {
+	if b.seqDirty {
+		if err := b.tx.SetCounter(b.ctx, seqCounter, b.seq); err != nil {
+			return fatal(err)
+		}
+		b.seqDirty = false
+	}
+	return nil
+}
+
+type objKey struct{ conn, id string }
+
+// work holds the writes made while processing one object. They reach the
+// transaction only when the object is processed without error, so that a
+// rule error on one object leaves no half-made change and the run goes on.
+type work struct {
+	*batch
+	entries map[string]*metaverse.Entry // nil value: deleted
+	objects map[objKey]*metaverse.CSObject
+	order   []any // string (entry ID) or objKey, in first-read order
+	written map[any]bool
+}
+
+func (b *batch) work() *work {
+	return &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{}}
+}
+
+func (w *work) entry(id string) (*metaverse.Entry, error) {
+	if e, ok := w.entries[id]; ok {
+		return e, nil
+	}
+	e, err := w.tx.Entry(w.ctx, id)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	w.entries[id] = e
+	w.order = append(w.order, id)
+	return e, nil
+}
+
+// putEntry marks e (already obtained from w, or new) as written.
+func (w *work) putEntry(e *metaverse.Entry) {
+	if _, ok := w.entries[e.ID]; !ok {
+		w.order = append(w.order, e.ID)
+	}
+	w.entries[e.ID] = e
+	w.dirty(e.ID)
+}
+
+func (w *work) deleteEntry(id string) {
+	if _, ok := w.entries[id]; !ok {
+		w.order = append(w.order, id)
+	}
+	w.entries[id] = nil
+	w.dirty(id)
+}
+
+func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
+	k := objKey{connName, id}
+	if o, ok := w.objects[k]; ok {
+		return o, nil
+	}
+	o, err := w.tx.Object(w.ctx, connName, id)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	w.objects[k] = o
+	w.order = append(w.order, k)
+	return o, nil
+}
+
+// adopt makes an object read elsewhere (a page of a listing) part of w.
+func (w *work) adopt(o *metaverse.CSObject) *metaverse.CSObject {
+	k := objKey{o.Connector, o.ID}
+	if cur, ok := w.objects[k]; ok {
+		return cur
+	}
+	w.objects[k] = o
+	w.order = append(w.order, k)
+	return o
+}
+
+func (w *work) putObject(o *metaverse.CSObject) {
+	k := objKey{o.Connector, o.ID}
+	if _, ok := w.objects[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.objects[k] = o
+	w.dirty(k)
+}
+
+func (w *work) deleteObject(o *metaverse.CSObject) {
+	k := objKey{o.Connector, o.ID}
+	if _, ok := w.objects[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.objects[k] = nil
+	w.dirty(k)
+}
+
+// written tracks which keys were written (not only read).
+func (w *work) dirty(k any) {
+	if w.written == nil {
+		w.written = map[any]bool{}
+	}
+	w.written[k] = true
+}
+
+func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.CSObject, error) {
+	for _, o := range w.objects {
+		if o != nil && o.Connector == connName && o.Anchor == a {
+			return o, nil
+		}
+	}
+	o, err := w.tx.ObjectByAnchor(w.ctx, connName, a)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
+		if cur == nil || cur.Anchor != a {
+			return nil, nil // changed or deleted in this unit of work
+		}
+		return cur, nil
+	}
+	return w.adopt(o), nil
+}
+
+func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
+	fold := connector.FoldDN(dn)
+	for _, o := range w.objects {
+		if o != nil && o.Connector == connName && connector.FoldDN(o.DN) == fold {
+			return o, nil
+		}
+	}
+	o, err := w.tx.ObjectByDN(w.ctx, connName, dn)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
+		if cur == nil || connector.FoldDN(cur.DN) != fold {
+			return nil, nil
+		}
+		return cur, nil
+	}
+	return w.adopt(o), nil
+}
+
+// findEntries looks up entries by an indexed attribute, seeing the unit of
+// work's own changes.
+func (w *work) findEntries(typ, attr string, v connector.Value) ([]string, error) {
+	ids, err := w.tx.FindEntries(w.ctx, typ, attr, v)
+	if err != nil {
+		return nil, fatal(err)
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if e, ok := w.entries[id]; ok && (e == nil || !slices.Contains(e.Attrs[attr], v)) {
+			continue
+		}
+		out = append(out, id)
+	}
+	for id, e := range w.entries {
+		if e != nil && (typ == "" || e.Type == typ) && slices.Contains(e.Attrs[attr], v) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// commit writes the unit of work's changes to the transaction, deletions
+// first so that an anchor moving between objects does not conflict.
+func (w *work) commit() error {
+	for pass := 0; pass < 2; pass++ {
+		for _, k := range w.order {
+			if !w.written[k] {
+				continue
+			}
+			var err error
+			switch k := k.(type) {
+			case string:
+				e := w.entries[k]
+				switch {
+				case pass == 0 && e == nil:
+					err = w.tx.DeleteEntry(w.ctx, k)
+					if errors.Is(err, metaverse.ErrNotFound) {
+						err = nil
+					}
+				case pass == 1 && e != nil:
+					err = w.tx.PutEntry(w.ctx, e)
+				}
+			case objKey:
+				o := w.objects[k]
+				switch {
+				case pass == 0 && o == nil:
+					err = w.tx.DeleteObject(w.ctx, k.conn, k.id)
+					if errors.Is(err, metaverse.ErrNotFound) {
+						err = nil
+					}
+				case pass == 1 && o != nil:
+					err = w.tx.PutObject(w.ctx, o)
+				}
+			}
+			if err != nil {
+				return fatal(err)
+			}
+		}
+	}
+	return nil
+}
