@@ -354,3 +354,40 @@ func TestUnknownConnector(t *testing.T) {
 	_, err := f.eng.FullImport(f.ctx, "nope")
 	assert.True(t, errors.Is(err, idbridge.ErrUnknownConnector))
 }
+
+func TestPreviewChangesNothing(t *testing.T) {
+	f := newFixture(t, idbridge.Options{})
+	f.adUser("g1", "E1", "Ada", "Lovelace", 512, nil)
+	f.hr.Put(connector.Object{Anchor: "h1", DN: "worker=1", Type: "worker", Attrs: connector.Attributes{"employeeNumber": s("E1"), "dept": s("Research")}})
+	_, err := f.eng.FullImport(f.ctx, "ad")
+	require.NoError(t, err)
+
+	p, err := f.eng.Preview(f.ctx, "ad", "g1")
+	require.NoError(t, err)
+	require.NoError(t, p.Err)
+	assert.Nil(t, p.Before)
+	require.NotNil(t, p.After)
+	assert.Equal(t, 1, p.Counts.Projections)
+	assert.Equal(t, "Ada Lovelace", p.After.Attrs["displayName"][0].Str())
+	assert.Equal(t, metaverse.Source{Connector: "ad", Rule: "In from AD - User"}, p.After.Sources["displayName"])
+	require.Len(t, p.Exports, 1)
+	assert.Equal(t, "cloud", p.Exports[0].Connector)
+	assert.Equal(t, connector.Add, p.Exports[0].Change.Kind)
+	assert.Empty(t, f.entries(), "a preview writes nothing")
+
+	// What-if: with HR joined, the department would come from HR.
+	f.cycle(idbridge.Initial)
+	require.NoError(t, f.hr.Modify("h1", connector.Mod{Name: "dept", Op: connector.ModReplace, Values: s("Labs")}))
+	_, err = f.eng.DeltaImport(f.ctx, "hr")
+	require.NoError(t, err)
+	p, err = f.eng.Preview(f.ctx, "hr", "h1")
+	require.NoError(t, err)
+	assert.Equal(t, "Research", p.Before.Attrs["department"][0].Str())
+	assert.Equal(t, "Labs", p.After.Attrs["department"][0].Str())
+	require.Len(t, p.Exports, 1)
+	assert.Equal(t, []connector.Mod{{Name: "department", Op: connector.ModReplace, Values: s("Labs")}}, p.Exports[0].Change.Mods)
+	assert.Equal(t, "Research", f.entryBy("employeeID", "E1").Attrs["department"][0].Str(), "still unchanged")
+
+	_, err = f.eng.Preview(f.ctx, "ad", "nope")
+	assert.ErrorIs(t, err, metaverse.ErrNotFound)
+}

@@ -100,7 +100,7 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 func (s *syncer) batch(ctx context.Context, page []*metaverse.CSObject) error {
 	return s.update(ctx, func(b *batch, w func() *work) error {
 		for _, o := range page {
-			if err := s.one(w(), o.Connector, o.ID); err != nil {
+			if err := s.one(w(), o); err != nil {
 				return err
 			}
 		}
@@ -111,7 +111,7 @@ func (s *syncer) batch(ctx context.Context, page []*metaverse.CSObject) error {
 func (s *syncer) batchKeys(ctx context.Context, keys []objKey) error {
 	return s.update(ctx, func(b *batch, w func() *work) error {
 		for _, k := range keys {
-			if err := s.one(w(), k.conn, k.id); err != nil {
+			if err := s.one(w(), &metaverse.CSObject{Connector: k.conn, ID: k.id}); err != nil {
 				return err
 			}
 		}
@@ -140,11 +140,16 @@ func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) e
 
 // one syncs one object in its own unit of work: an error in it is recorded
 // on the object and in the result, and the run goes on.
-func (s *syncer) one(w *work, connName, id string) error {
-	// Re-read the object: an object synced earlier in this batch may have
-	// changed it (unlinked it from a deleted entry) since the page was read.
-	o, err := w.object(connName, id)
-	if err != nil || o == nil {
+func (s *syncer) one(w *work, page *metaverse.CSObject) error {
+	// The copy read with the page is current unless this batch wrote the
+	// object since (an object synced earlier unlinked it from a deleted
+	// entry); an object with no Type was never read.
+	k := objKey{page.Connector, page.ID}
+	var o *metaverse.CSObject
+	var err error
+	if page.Type != "" && !w.touched[k] {
+		o = w.adopt(page)
+	} else if o, err = w.object(k.conn, k.id); err != nil || o == nil {
 		return err
 	}
 	err = s.syncObject(w, o)

@@ -41,6 +41,9 @@ type batch struct {
 	seq       uint64
 	seqLoaded bool
 	seqDirty  bool
+	// touched holds the objects written in this batch, whose copies read
+	// before the batch began are stale.
+	touched map[objKey]bool
 }
 
 const seqCounter = "idbridge.seq"
@@ -275,6 +278,10 @@ func (w *work) commit() error {
 				case pass == 1 && o != nil:
 					err = w.tx.PutObject(w.ctx, o)
 				}
+				if w.touched == nil {
+					w.touched = map[objKey]bool{}
+				}
+				w.touched[k] = true
 			}
 			if err != nil {
 				return fatal(err)

@@ -43,9 +43,19 @@ func (a Attributes) Clone() Attributes {
 	if a == nil {
 		return nil
 	}
+	// One backing array for all values: two allocations, not one per
+	// attribute. Each slice's capacity is capped so appends never spill
+	// into a neighbour.
+	n := 0
+	for _, v := range a {
+		n += len(v)
+	}
+	buf := make([]Value, n)
 	c := make(Attributes, len(a))
 	for k, v := range a {
-		c[k] = slices.Clone(v)
+		m := copy(buf, v)
+		c[k] = buf[:m:m]
+		buf = buf[m:]
 	}
 	return c
 }
@@ -216,8 +226,8 @@ func containsValue(vs []Value, v Value) bool {
 // FoldDN returns the form of a DN used to compare DNs: lower case with the
 // spaces around RDN separators removed. It does not unescape values.
 func FoldDN(dn string) string {
-	if dn == "" {
-		return ""
+	if dn == "" || isFolded(dn) {
+		return dn
 	}
 	var b strings.Builder
 	b.Grow(len(dn))
@@ -239,4 +249,19 @@ func FoldDN(dn string) string {
 		b.WriteString(strings.ToLower(p))
 	}
 	return b.String()
+}
+
+// isFolded reports whether dn is already in folded form: no upper case and
+// no space next to a separator.
+func isFolded(dn string) bool {
+	for i := 0; i < len(dn); i++ {
+		c := dn[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 0x80, c == '\\':
+			return false
+		case c == ' ' && (i == 0 || i == len(dn)-1 || dn[i-1] == ',' || dn[i-1] == '=' || dn[i+1] == ',' || dn[i+1] == '='):
+			return false
+		}
+	}
+	return true
 }

@@ -64,9 +64,9 @@ func TestSameReference(t *testing.T) {
 func TestFoldDN(t *testing.T) {
 	tests := map[string]string{
 		"CN=Ada Lovelace, OU=Users,DC=Contoso,DC=com": "cn=ada lovelace,ou=users,dc=contoso,dc=com",
-		`CN=Doe\, John,OU=X`:                         `cn=doe\, john,ou=x`,
-		" cn = a , dc = b ":                          "cn=a,dc=b",
-		"":                                           "",
+		`CN=Doe\, John,OU=X`:                          `cn=doe\, john,ou=x`,
+		" cn = a , dc = b ":                           "cn=a,dc=b",
+		"":                                            "",
 	}
 	for in, want := range tests {
 		assert.Equal(t, want, connector.FoldDN(in), in)

@@ -206,44 +206,63 @@ func (s *Store) setEntry(id string, e *metaverse.Entry) {
 // indexes in step.
 func (s *Store) setObject(conn, id string, o *metaverse.CSObject) {
 	sp := s.space(conn, true)
-	if old := sp.objects[id]; old != nil {
-		if old.Anchor != "" && sp.anchors[old.Anchor] == id {
-			delete(sp.anchors, old.Anchor)
+	old := sp.objects[id]
+	var oldAnchor, newAnchor connector.Anchor
+	var oldDN, newDN string
+	var oldIm, newIm, oldEx, newEx bool
+	if old != nil {
+		oldAnchor, oldDN = old.Anchor, connector.FoldDN(old.DN)
+		oldIm, oldEx = old.Pending != metaverse.ImportNone, old.Export != nil
+	}
+	if o != nil {
+		newAnchor, newDN = o.Anchor, connector.FoldDN(o.DN)
+		newIm, newEx = o.Pending != metaverse.ImportNone, o.Export != nil
+	}
+	if oldAnchor != newAnchor {
+		if oldAnchor != "" && sp.anchors[oldAnchor] == id {
+			delete(sp.anchors, oldAnchor)
 		}
-		if f := connector.FoldDN(old.DN); f != "" {
-			ids := slices.DeleteFunc(sp.dns[f], func(x string) bool { return x == id })
+		if newAnchor != "" {
+			sp.anchors[newAnchor] = id
+		}
+	}
+	if oldDN != newDN || (old == nil) != (o == nil) {
+		if oldDN != "" {
+			ids := slices.DeleteFunc(sp.dns[oldDN], func(x string) bool { return x == id })
 			if len(ids) == 0 {
-				delete(sp.dns, f)
+				delete(sp.dns, oldDN)
 			} else {
-				sp.dns[f] = ids
+				sp.dns[oldDN] = ids
 			}
 		}
+		if newDN != "" && o != nil {
+			ids := sp.dns[newDN]
+			if i, found := slices.BinarySearch(ids, id); !found {
+				sp.dns[newDN] = slices.Insert(ids, i, id)
+			}
+		}
+	}
+	switch {
+	case oldIm && !newIm:
 		sp.pendingIm.Delete(id)
+	case newIm && !oldIm:
+		sp.pendingIm.ReplaceOrInsert(id)
+	}
+	switch {
+	case oldEx && !newEx:
 		sp.pendingEx.Delete(id)
+	case newEx && !oldEx:
+		sp.pendingEx.ReplaceOrInsert(id)
 	}
 	if o == nil {
 		delete(sp.objects, id)
 		sp.ids.Delete(id)
 		return
 	}
+	if old == nil {
+		sp.ids.ReplaceOrInsert(id)
+	}
 	sp.objects[id] = o
-	sp.ids.ReplaceOrInsert(id)
-	if o.Anchor != "" {
-		sp.anchors[o.Anchor] = id
-	}
-	if f := connector.FoldDN(o.DN); f != "" {
-		ids := sp.dns[f]
-		i, found := slices.BinarySearch(ids, id)
-		if !found {
-			sp.dns[f] = slices.Insert(ids, i, id)
-		}
-	}
-	if o.Pending != metaverse.ImportNone {
-		sp.pendingIm.ReplaceOrInsert(id)
-	}
-	if o.Export != nil {
-		sp.pendingEx.ReplaceOrInsert(id)
-	}
 }
 
 func page(t *btree.BTreeG[string], after string, limit int, fn func(id string)) {
