@@ -3,7 +3,6 @@ package idbridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -44,6 +43,7 @@ type batch struct {
 	// touched holds the objects written in this batch, whose copies read
 	// before the batch began are stale.
 	touched map[objKey]bool
+	w       *work
 }
 
 const seqCounter = "idbridge.seq"
@@ -60,7 +60,7 @@ func (b *batch) newID() (string, error) {
 	}
 	b.seq++
 	b.seqDirty = true
-	return fmt.Sprintf("%016s", strconv.FormatUint(b.seq, 36)), nil
+	return formatID(b.seq), nil
 }
 
 // finish writes what the batch keeps outside the objects.
@@ -87,8 +87,19 @@ type work struct {
 	written map[any]bool
 }
 
+// work returns the batch's unit of work, emptied: one object at a time is
+// processed in a batch, so its maps are reused rather than reallocated.
 func (b *batch) work() *work {
-	return &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{}}
+	if b.w == nil {
+		b.w = &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{}, written: map[any]bool{}}
+		return b.w
+	}
+	w := b.w
+	clear(w.entries)
+	clear(w.objects)
+	clear(w.written)
+	w.order = w.order[:0]
+	return w
 }
 
 func (w *work) entry(id string) (*metaverse.Entry, error) {
@@ -289,4 +300,16 @@ func (w *work) commit() error {
 		}
 	}
 	return nil
+}
+
+// formatID renders n in base 36, zero-padded to 16 digits, so that IDs sort
+// as numbers.
+func formatID(n uint64) string {
+	var buf [16]byte
+	for i := range buf {
+		buf[i] = '0'
+	}
+	d := strconv.AppendUint(nil, n, 36)
+	copy(buf[len(buf)-len(d):], d)
+	return string(buf[:])
 }
