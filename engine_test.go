@@ -3,6 +3,7 @@ package idbridge_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -390,4 +391,50 @@ func TestPreviewChangesNothing(t *testing.T) {
 
 	_, err = f.eng.Preview(f.ctx, "ad", "nope")
 	assert.ErrorIs(t, err, metaverse.ErrNotFound)
+}
+
+func TestDeprovisionActions(t *testing.T) {
+	tests := []struct {
+		action  string
+		extra   string
+		cloudOK bool // the cloud user still exists after the AD user leaves scope
+		check   func(t *testing.T, u connector.Object)
+	}{
+		{action: "delete", cloudOK: false},
+		{action: "disconnect", cloudOK: true, check: func(t *testing.T, u connector.Object) {
+			assert.True(t, u.Attrs["accountEnabled"][0].Bool(), "left as it was")
+		}},
+		{action: "disable", extra: "\n    deprovisionFlows:\n      - {target: accountEnabled, expression: 'false'}", cloudOK: true, check: func(t *testing.T, u connector.Object) {
+			assert.False(t, u.Attrs["accountEnabled"][0].Bool(), "disabled by the deprovision flow")
+		}},
+	}
+	base, err := os.ReadFile("testdata/engine-rules.yaml")
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			// Give "Out to Cloud - User" the deprovision action under test.
+			text := strings.Replace(string(base), "    scope: has(source.mail)\n", "    scope: has(source.mail)\n    deprovision: "+tt.action+tt.extra+"\n", 1)
+			rf, err := rules.Parse("rules.yaml", []byte(text))
+			require.NoError(t, err)
+			f := newFixture(t, idbridge.Options{})
+			require.NoError(t, f.eng.SetRules(f.ctx, rf))
+			f.adUser("g1", "E1", "Ada", "Lovelace", 512, nil)
+			f.cycle(idbridge.Initial)
+			_, ok := f.cloudObject("cn=E1,ou=users")
+			require.True(t, ok)
+
+			// The user loses its mail: out of the outbound rule's scope.
+			require.NoError(t, f.ad.Modify("g1", connector.Mod{Name: "mail", Op: connector.ModRemove}))
+			cr := f.cycle(idbridge.Delta)
+			assert.Equal(t, 1, run(t, cr, "ad", idbridge.DeltaSync).Deprovisions)
+			u, ok := f.cloudObject("cn=E1,ou=users")
+			assert.Equal(t, tt.cloudOK, ok)
+			if tt.check != nil && ok {
+				tt.check(t, u)
+			}
+			e := f.entryBy("employeeID", "E1")
+			require.NotNil(t, e, "the entry stays: AD still holds it")
+			assert.Len(t, e.LinkTo("cloud"), 0, "the cloud object is unlinked")
+		})
+	}
 }
