@@ -28,8 +28,7 @@ type contribution struct {
 // attribute no longer contributed by anyone is recalled (cleared).
 // current is the object being synced (its copy in w), or nil.
 func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.CSObject) error {
-	cands := map[string][]contribution{}
-	seq := 0
+	var all []contribution
 	for _, l := range entry.Links {
 		var obj *metaverse.CSObject
 		if current != nil && l.Connector == current.Connector && l.ObjectID == current.ID {
@@ -66,55 +65,23 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 					return err
 				}
 				fr.Values = vals
-				cands[fr.Target] = append(cands[fr.Target], contribution{prec: rule.Precedence, seq: seq, src: metaverse.Source{Connector: obj.Connector, Rule: rule.Name}, res: fr})
-				seq++
+				all = append(all, contribution{prec: rule.Precedence, seq: len(all), src: metaverse.Source{Connector: obj.Connector, Rule: rule.Name}, res: fr})
 			}
 		}
 	}
-
-	attrs := make(connector.Attributes, len(cands))
-	sources := make(map[string]metaverse.Source, len(cands))
-	for name, cs := range cands {
-		slices.SortStableFunc(cs, func(a, b contribution) int {
-			return cmp.Or(cmp.Compare(a.prec, b.prec), cmp.Compare(a.seq, b.seq))
-		})
-		var winner *contribution
-		keep := false
-	pick:
-		for i := range cs {
-			switch cs[i].res.Null {
-			case rules.NotNull, rules.AuthoritativeNull:
-				winner = &cs[i]
-				break pick
-			case rules.IgnoreThisFlow:
-				keep = true
-			}
+	// One sort groups contributions by attribute, lowest precedence first.
+	slices.SortFunc(all, func(a, b contribution) int {
+		return cmp.Or(strings.Compare(a.res.Target, b.res.Target), cmp.Compare(a.prec, b.prec), cmp.Compare(a.seq, b.seq))
+	})
+	attrs := make(connector.Attributes, len(all))
+	sources := make(map[string]metaverse.Source, len(all))
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j].res.Target == all[i].res.Target {
+			j++
 		}
-		switch {
-		case winner == nil && keep:
-			if old := entry.Attrs[name]; len(old) > 0 {
-				attrs[name] = old
-				if src, ok := entry.Sources[name]; ok {
-					sources[name] = src
-				}
-			}
-		case winner == nil:
-			// Only Null contributions: no value.
-		case winner.res.Null == rules.AuthoritativeNull:
-			sources[name] = winner.src
-		case winner.res.ApplyOnce && len(entry.Attrs[name]) > 0:
-			attrs[name] = entry.Attrs[name]
-			sources[name] = cmp.Or(entry.Sources[name], winner.src)
-		default:
-			vals := winner.res.Values
-			if winner.res.Merge != rules.MergeUpdate {
-				vals = merge(cs, winner.res.Merge)
-			}
-			if len(vals) > 0 {
-				attrs[name] = vals
-			}
-			sources[name] = winner.src
-		}
+		s.decide(entry, all[i:j], attrs, sources)
+		i = j
 	}
 	if attrs.Equal(entry.Attrs) && maps.Equal(sources, entry.Sources) {
 		return nil
@@ -125,6 +92,48 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 	entry.Attrs, entry.Sources, entry.Updated = attrs, sources, s.e.opts.Now()
 	w.putEntry(entry)
 	return nil
+}
+
+// decide sets one attribute from its contributions, sorted by precedence.
+func (s *syncer) decide(entry *metaverse.Entry, cs []contribution, attrs connector.Attributes, sources map[string]metaverse.Source) {
+	name := cs[0].res.Target
+	var winner *contribution
+	keep := false
+pick:
+	for i := range cs {
+		switch cs[i].res.Null {
+		case rules.NotNull, rules.AuthoritativeNull:
+			winner = &cs[i]
+			break pick
+		case rules.IgnoreThisFlow:
+			keep = true
+		}
+	}
+	switch {
+	case winner == nil && keep:
+		if old := entry.Attrs[name]; len(old) > 0 {
+			attrs[name] = old
+			if src, ok := entry.Sources[name]; ok {
+				sources[name] = src
+			}
+		}
+	case winner == nil:
+		// Only Null contributions: no value.
+	case winner.res.Null == rules.AuthoritativeNull:
+		sources[name] = winner.src
+	case winner.res.ApplyOnce && len(entry.Attrs[name]) > 0:
+		attrs[name] = entry.Attrs[name]
+		sources[name] = cmp.Or(entry.Sources[name], winner.src)
+	default:
+		vals := winner.res.Values
+		if winner.res.Merge != rules.MergeUpdate {
+			vals = merge(cs, winner.res.Merge)
+		}
+		if len(vals) > 0 {
+			attrs[name] = vals
+		}
+		sources[name] = winner.src
+	}
 }
 
 // merge returns the union of the values of every contribution with a
