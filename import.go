@@ -64,7 +64,7 @@ func (e *Engine) doImport(ctx context.Context, c *conn, delta bool, res *RunResu
 			return err
 		}
 		// Keep what was staged; the full import below covers the rest.
-		e.log.Warn("idbridge: watermark expired, running a full import", "connector", c.name, "err", err)
+		e.log.Info("idbridge: delta watermark no longer usable, running a full import", "connector", c.name, "err", err)
 	}
 	res.Profile = FullImport
 	var gen uint64

@@ -49,9 +49,18 @@ func (e *ObjectError) Error() string {
 	case e.ObjectID != "":
 		b.WriteString(" object " + e.ObjectID)
 	}
-	if e.Err != nil {
+	err := e.Err
+	// A connector's own ObjectError about the same object would repeat the
+	// step and the DN: keep only where it happened and why.
+	if ce, ok := err.(*connector.ObjectError); ok && (ce.DN == "" || ce.DN == e.DN) && ce.Err != nil {
+		if ce.Where != "" {
+			b.WriteString(" at " + ce.Where)
+		}
+		err = ce.Err
+	}
+	if err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(err.Error())
 	}
 	return b.String()
 }
