@@ -184,7 +184,7 @@ func (s *syncer) toMetaverse(w *work, obj *metaverse.CSObject, vals []connector.
 		}
 		if t == nil || t.EntryID == "" {
 			if current != nil {
-				s.retry = append(s.retry, objKey{current.Connector, current.ID})
+				s.retryLater(objKey{current.Connector, current.ID})
 			}
 			continue
 		}

@@ -218,7 +218,7 @@ func (s *syncer) toTarget(w *work, connName string, vals []connector.Value, curr
 		}
 		if !found && e != nil && current != nil {
 			// The target may be provisioned later in this run.
-			s.retry = append(s.retry, objKey{current.Connector, current.ID})
+			s.retryLater(objKey{current.Connector, current.ID})
 		}
 	}
 	return out, nil

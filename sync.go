@@ -54,8 +54,31 @@ type syncer struct {
 	res   *RunResult
 	// retry holds objects whose references could not be resolved when they
 	// were synced (their targets came later in the same run); they are
-	// synced once more at the end.
-	retry []objKey
+	// synced once more at the end, each once however many of its
+	// references missed (a group of 50,000 members would otherwise be
+	// re-synced 50,000 times).
+	retry    []objKey
+	retrySet map[objKey]bool
+}
+
+// retryLater queues k for the retry pass at the end of the run.
+func (s *syncer) retryLater(k objKey) {
+	if s.retrySet[k] {
+		return
+	}
+	if s.retrySet == nil {
+		s.retrySet = map[objKey]bool{}
+	}
+	s.retrySet[k] = true
+	s.retry = append(s.retry, k)
+}
+
+// truncateRetry forgets the keys queued after the first n.
+func (s *syncer) truncateRetry(n int) {
+	for _, k := range s.retry[n:] {
+		delete(s.retrySet, k)
+	}
+	s.retry = s.retry[:n]
 }
 
 func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
@@ -85,6 +108,7 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 	for len(s.retry) > 0 {
 		keys := s.retry
 		s.retry = nil
+		clear(s.retrySet)
 		for i := 0; i < len(keys); i += s.e.opts.BatchSize {
 			chunk := keys[i:min(i+s.e.opts.BatchSize, len(keys))]
 			if err := s.batchKeys(ctx, chunk); err != nil {
@@ -92,6 +116,7 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 			}
 		}
 		s.retry = nil // a second miss is final for this run
+		clear(s.retrySet)
 	}
 	return nil
 }
@@ -128,7 +153,7 @@ func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) e
 		errs := s.res.Errors
 		*s.res = base
 		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
-		s.retry = s.retry[:baseRetry]
+		s.truncateRetry(baseRetry)
 		b := &batch{ctx: ctx, tx: tx}
 		if err := fn(b, b.work); err != nil {
 			return err

@@ -76,6 +76,11 @@ func (b *batch) finish() error {
 
 type objKey struct{ conn, id string }
 
+type anchorKey struct {
+	conn   string
+	anchor connector.Anchor
+}
+
 // work holds the writes made while processing one object. They reach the
 // transaction only when the object is processed without error, so that a
 // rule error on one object leaves no half-made change and the run goes on.
@@ -83,6 +88,10 @@ type work struct {
 	*batch
 	entries map[string]*metaverse.Entry // nil value: deleted
 	objects map[objKey]*metaverse.CSObject
+	// anchors indexes objects by connector and anchor: an object with many
+	// references (a group of 50,000 members) adopts them all, and a linear
+	// search per reference would be quadratic.
+	anchors map[anchorKey]*metaverse.CSObject
 	order   []any // string (entry ID) or objKey, in first-read order
 	written map[any]bool
 }
@@ -91,12 +100,14 @@ type work struct {
 // processed in a batch, so its maps are reused rather than reallocated.
 func (b *batch) work() *work {
 	if b.w == nil {
-		b.w = &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{}, written: map[any]bool{}}
+		b.w = &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{},
+			anchors: map[anchorKey]*metaverse.CSObject{}, written: map[any]bool{}}
 		return b.w
 	}
 	w := b.w
 	clear(w.entries)
 	clear(w.objects)
+	clear(w.anchors)
 	clear(w.written)
 	w.order = w.order[:0]
 	return w
@@ -148,8 +159,16 @@ func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
 		return nil, fatal(err)
 	}
 	w.objects[k] = o
+	w.index(o)
 	w.order = append(w.order, k)
 	return o, nil
+}
+
+// index records o under its anchor.
+func (w *work) index(o *metaverse.CSObject) {
+	if o.Anchor != "" {
+		w.anchors[anchorKey{o.Connector, o.Anchor}] = o
+	}
 }
 
 // adopt makes an object read elsewhere (a page of a listing) part of w.
@@ -159,6 +178,7 @@ func (w *work) adopt(o *metaverse.CSObject) *metaverse.CSObject {
 		return cur
 	}
 	w.objects[k] = o
+	w.index(o)
 	w.order = append(w.order, k)
 	return o
 }
@@ -169,6 +189,7 @@ func (w *work) putObject(o *metaverse.CSObject) {
 		w.order = append(w.order, k)
 	}
 	w.objects[k] = o
+	w.index(o)
 	w.dirty(k)
 }
 
@@ -190,10 +211,8 @@ func (w *work) dirty(k any) {
 }
 
 func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.CSObject, error) {
-	for _, o := range w.objects {
-		if o != nil && o.Connector == connName && o.Anchor == a {
-			return o, nil
-		}
+	if o, ok := w.anchors[anchorKey{connName, a}]; ok && o.Anchor == a && w.objects[objKey{o.Connector, o.ID}] == o {
+		return o, nil
 	}
 	o, err := w.tx.ObjectByAnchor(w.ctx, connName, a)
 	if errors.Is(err, metaverse.ErrNotFound) {
