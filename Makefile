@@ -1,6 +1,6 @@
 # `make test` is the one command that passes the tests on a fresh Debian
 # machine: it installs and starts the servers the integration tests need.
-.PHONY: test unit quickstart bench lint
+.PHONY: test unit quickstart bench bench-full gobench lint
 
 test:
 	bash scripts/test.sh
@@ -15,5 +15,14 @@ lint:
 quickstart:
 	go run ./examples/quickstart
 
+# The end-to-end benchmark harness (bench/README.md): a short run at N = 10k,
+# and the whole set at 10k, 100k and 1M. Both start slapd themselves.
 bench:
+	bash scripts/bench.sh -n 10000 -runs 3
+
+bench-full:
+	bash scripts/bench.sh -full -runs 3
+
+# The packages' own Go benchmarks.
+gobench:
 	go test -run '^$$' -bench . -benchmem ./...
