@@ -172,23 +172,29 @@ func (s *syncer) toMetaverse(w *work, obj *metaverse.CSObject, vals []connector.
 	out := make([]connector.Value, 0, len(vals))
 	for _, v := range vals {
 		a, dn := v.Ref()
-		var t *metaverse.CSObject
-		var err error
+		var entryID string
 		if a != "" {
-			t, err = w.objectByAnchor(obj.Connector, a)
+			id, _, err := w.linkedEntry(obj.Connector, a)
+			if err != nil {
+				return nil, err
+			}
+			entryID = id
 		} else if dn != "" {
-			t, err = w.objectByDN(obj.Connector, dn)
+			t, err := w.objectByDN(obj.Connector, dn)
+			if err != nil {
+				return nil, err
+			}
+			if t != nil {
+				entryID = t.EntryID
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		if t == nil || t.EntryID == "" {
+		if entryID == "" {
 			if current != nil {
 				s.retryLater(objKey{current.Connector, current.ID})
 			}
 			continue
 		}
-		out = append(out, connector.RefValue(connector.Anchor(t.EntryID), ""))
+		out = append(out, connector.RefValue(connector.Anchor(entryID), ""))
 	}
 	return out, nil
 }

@@ -202,21 +202,13 @@ func (s *syncer) toTarget(w *work, connName string, vals []connector.Value, curr
 	out := make([]connector.Value, 0, len(vals))
 	for _, v := range vals {
 		id, _ := v.Ref()
-		e, err := w.entry(string(id))
+		objectID, exists, err := w.linkedObject(string(id), connName)
 		if err != nil {
 			return nil, err
 		}
-		found := false
-		if e != nil {
-			for _, l := range e.Links {
-				if l.Connector == connName {
-					out = append(out, connector.RefValue(connector.Anchor(l.ObjectID), ""))
-					found = true
-					break
-				}
-			}
-		}
-		if !found && e != nil && current != nil {
+		if objectID != "" {
+			out = append(out, connector.RefValue(connector.Anchor(objectID), ""))
+		} else if exists && current != nil {
 			// The target may be provisioned later in this run.
 			s.retryLater(objKey{current.Connector, current.ID})
 		}

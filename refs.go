@@ -28,15 +28,15 @@ func resolveDesired(w *work, connName string, desired connector.Attributes) (con
 		rs := make([]connector.Value, 0, len(vs))
 		for _, v := range vs {
 			id, _ := v.Ref()
-			t, err := w.object(connName, string(id))
+			ref, ok, err := w.objectRef(connName, string(id))
 			if err != nil {
 				return nil, false, err
 			}
-			if t == nil || (t.Anchor == "" && t.DN == "") {
+			if a, dn := ref.Ref(); !ok || (a == "" && dn == "") {
 				unresolved = true
 				continue
 			}
-			rs = append(rs, connector.RefValue(t.Anchor, t.DN))
+			rs = append(rs, ref)
 		}
 		out[name] = rs
 	}

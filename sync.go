@@ -37,7 +37,7 @@ func (e *Engine) runSync(ctx context.Context, name string, full bool) (*RunResul
 	if full {
 		res.Profile = FullSync
 	}
-	s := &syncer{e: e, rules: set, res: res}
+	s := &syncer{e: e, rules: set, res: res, refs: newRefCache()}
 	err = s.run(ctx, c, full)
 	res.Ended = e.opts.Now()
 	e.record(ctx, res, err)
@@ -59,6 +59,8 @@ type syncer struct {
 	// re-synced 50,000 times).
 	retry    []objKey
 	retrySet map[objKey]bool
+	// refs caches reference resolution for the run (nil: no cache).
+	refs *refCache
 }
 
 // retryLater queues k for the retry pass at the end of the run.
@@ -149,12 +151,16 @@ func (s *syncer) batchKeys(ctx context.Context, keys []objKey) error {
 func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) error) error {
 	base := *s.res
 	baseRetry := len(s.retry)
+	attempt := 0
 	err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
+		if attempt++; attempt > 1 {
+			s.refs.reset() // what the failed attempt read or wrote is rolled back
+		}
 		errs := s.res.Errors
 		*s.res = base
 		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
 		s.truncateRetry(baseRetry)
-		b := &batch{ctx: ctx, tx: tx}
+		b := &batch{ctx: ctx, tx: tx, refs: s.refs}
 		if err := fn(b, b.work); err != nil {
 			return err
 		}

@@ -44,6 +44,9 @@ type batch struct {
 	// before the batch began are stale.
 	touched map[objKey]bool
 	w       *work
+	// refs caches reference resolution across the batches of a sync run
+	// (nil outside sync).
+	refs *refCache
 }
 
 const seqCounter = "idbridge.seq"
@@ -294,8 +297,10 @@ func (w *work) commit() error {
 					if errors.Is(err, metaverse.ErrNotFound) {
 						err = nil
 					}
+					w.refs.deleteEntry(k)
 				case pass == 1 && e != nil:
 					err = w.tx.PutEntry(w.ctx, e)
+					w.refs.setEntry(e)
 				}
 			case objKey:
 				o := w.objects[k]
@@ -305,8 +310,10 @@ func (w *work) commit() error {
 					if errors.Is(err, metaverse.ErrNotFound) {
 						err = nil
 					}
+					w.refs.deleteObject(k)
 				case pass == 1 && o != nil:
 					err = w.tx.PutObject(w.ctx, o)
+					w.refs.setObject(o)
 				}
 				if w.touched == nil {
 					w.touched = map[objKey]bool{}
