@@ -20,7 +20,12 @@ import (
 // countingStore counts the lookups of connector-space objects by anchor.
 type countingStore struct {
 	metaverse.Store
-	byAnchor atomic.Int64
+	byAnchor, byID atomic.Int64
+}
+
+func (tx countingTx) Object(ctx context.Context, conn, id string) (*metaverse.CSObject, error) {
+	tx.s.byID.Add(1)
+	return tx.Tx.Object(ctx, conn, id)
 }
 
 type countingTx struct {
@@ -76,11 +81,14 @@ func TestLargeGroupSyncedBeforeItsMembers(t *testing.T) {
 	require.NoError(t, err)
 
 	store.byAnchor.Store(0)
+	store.byID.Store(0)
 	res, err := eng.FullSync(ctx, "ad")
 	require.NoError(t, err)
 	assert.Empty(t, res.Errors)
 	assert.Equal(t, members+1, res.Projections)
 	assert.LessOrEqual(t, store.byAnchor.Load(), int64(3*members), "member lookups: about one per member and pass")
+	t.Logf("lookups by anchor %d, by ID %d", store.byAnchor.Load(), store.byID.Load())
+	assert.LessOrEqual(t, store.byID.Load(), int64(10), "the group is re-read once for the retry pass, not once per member")
 
 	_, err = eng.Export(ctx, "cloud")
 	require.NoError(t, err)
