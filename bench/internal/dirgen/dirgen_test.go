@@ -121,3 +121,27 @@ func sameDN(a, b connector.Value) bool {
 	_, db := b.Ref()
 	return connector.FoldDN(da) == connector.FoldDN(db)
 }
+
+func TestSource(t *testing.T) {
+	ctx := context.Background()
+	d := dirgen.New(200, 5, "DC=contoso,DC=com")
+	src := dirgen.NewSource(d)
+	var full connectortest.Recorder
+	require.NoError(t, src.Import(ctx, &full))
+	assert.Len(t, full.Changes, d.Users+d.Groups())
+	assert.Equal(t, "checkpoint", full.Events[len(full.Events)-1])
+
+	var none connectortest.Recorder
+	require.NoError(t, src.DeltaImport(ctx, full.Watermark(), &none))
+	assert.Empty(t, none.Changes, "nothing changed since the full import")
+
+	src.Modify(42, "Chief Benchmark Officer")
+	var delta connectortest.Recorder
+	require.NoError(t, src.DeltaImport(ctx, full.Watermark(), &delta))
+	require.Len(t, delta.Changes, 1)
+	assert.Equal(t, d.Anchor(42), delta.Changes[0].Anchor)
+	assert.Equal(t, "Chief Benchmark Officer", delta.Changes[0].Attrs["title"][0].Str())
+
+	err := src.DeltaImport(ctx, []byte("bad"), &delta)
+	assert.ErrorIs(t, err, connector.ErrWatermarkExpired)
+}
