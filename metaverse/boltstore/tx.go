@@ -362,43 +362,73 @@ func (t *tx) PutObject(ctx context.Context, o *metaverse.CSObject) error {
 				o.Connector, o.ID, o.Anchor, other, metaverse.ErrConflict)
 		}
 	}
+	nk := codec.KeysOf(o)
 	if old := objects.Get(id); old != nil {
-		oo, err := codec.DecodeObject(old)
+		ok, err := codec.DecodeObjectKeys(old)
 		if err != nil {
 			return corrupt("object", o.Connector+"/"+o.ID, err)
 		}
-		if err := t.unindexObject(cs, oo); err != nil {
+		buf := codec.AppendObject(nil, o) // kept by bbolt until commit
+		if err := objects.Put(id, buf); err != nil {
 			return err
 		}
+		// Only the index keys that changed are rewritten: a sync that
+		// links an object changes none of them.
+		return t.reindexObject(cs, id, false, ok, nk)
 	}
-	buf := codec.AppendObject(nil, o) // kept by bbolt until commit
+	buf := codec.AppendObject(nil, o)
 	if err := objects.Put(id, buf); err != nil {
 		return err
 	}
-	return t.indexObject(cs, o)
+	return t.reindexObject(cs, id, true, codec.ObjectKeys{}, nk)
 }
 
-func (t *tx) indexObject(cs *bolt.Bucket, o *metaverse.CSObject) error {
-	id := []byte(o.ID)
-	if o.Anchor != "" {
-		if err := cs.Bucket(bAnchors).Put([]byte(o.Anchor), id); err != nil {
+// reindexObject moves object id's index entries from keys old (ignored for
+// a new object) to keys nk.
+func (t *tx) reindexObject(cs *bolt.Bucket, id []byte, isNew bool, old, nk codec.ObjectKeys) error {
+	if old.Anchor != nk.Anchor {
+		anchors := cs.Bucket(bAnchors)
+		if old.Anchor != "" {
+			if err := anchors.Delete([]byte(old.Anchor)); err != nil {
+				return err
+			}
+		}
+		if nk.Anchor != "" {
+			if err := anchors.Put([]byte(nk.Anchor), id); err != nil {
+				return err
+			}
+		}
+	}
+	if isNew || old.DN != nk.DN {
+		dns := cs.Bucket(bDNs)
+		if !isNew {
+			if err := dns.Delete(append(dnPrefix(old.DN), id...)); err != nil {
+				return err
+			}
+		}
+		if err := dns.Put(append(dnPrefix(nk.DN), id...), nil); err != nil {
 			return err
 		}
 	}
-	if err := cs.Bucket(bDNs).Put(append(dnPrefix(o.DN), id...), nil); err != nil {
-		return err
-	}
-	if o.Pending != metaverse.ImportNone {
+	if was, is := old.Pending != metaverse.ImportNone, nk.Pending != metaverse.ImportNone; was != is {
 		b := cs.Bucket(bPendImp)
 		b.FillPercent = appendFill
-		if err := b.Put(id, nil); err != nil {
+		var err error
+		if is {
+			err = b.Put(id, nil)
+		} else {
+			err = b.Delete(id)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if o.Export != nil {
-		if err := cs.Bucket(bPendExp).Put(id, nil); err != nil {
-			return err
+	if old.HasExport != nk.HasExport {
+		b := cs.Bucket(bPendExp)
+		if nk.HasExport {
+			return b.Put(id, nil)
 		}
+		return b.Delete(id)
 	}
 	return nil
 }

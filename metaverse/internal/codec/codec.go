@@ -516,3 +516,92 @@ func (r *reader) value() connector.Value {
 		return connector.Value{}
 	}
 }
+
+// ObjectKeys is what a store indexes a connector-space object by.
+type ObjectKeys struct {
+	Anchor    connector.Anchor
+	DN        string
+	Pending   metaverse.PendingImport
+	HasExport bool
+}
+
+// KeysOf returns the indexed fields of o.
+func KeysOf(o *metaverse.CSObject) ObjectKeys {
+	return ObjectKeys{Anchor: o.Anchor, DN: o.DN, Pending: o.Pending, HasExport: o.Export != nil}
+}
+
+// DecodeObjectKeys reads only the indexed fields of an encoded object,
+// skipping its attributes without allocating them: a store replacing an
+// object needs them to update its indexes.
+func DecodeObjectKeys(b []byte) (ObjectKeys, error) {
+	r := reader{buf: b, what: "connector-space object"}
+	r.header(kindObject)
+	var k ObjectKeys
+	r.skipStr() // ID
+	r.skipStr() // connector
+	k.Anchor = connector.Anchor(r.str())
+	k.DN = r.str()
+	r.skipStr() // type
+	r.skipAttrs()
+	k.Pending = metaverse.PendingImport(r.byte())
+	if n, ok := r.count(1); ok { // Changed
+		for i := 0; i < n && r.err == nil; i++ {
+			r.skipStr()
+		}
+	}
+	r.skipStr() // EntryID
+	r.byte()    // LinkType
+	r.skipStr() // Rule
+	switch r.byte() {
+	case 0:
+	case 1:
+		k.HasExport = true
+	default:
+		r.fail("bad export flag")
+	}
+	return k, r.err
+}
+
+func (r *reader) skipStr() {
+	n := r.uvarint()
+	if r.err != nil {
+		return
+	}
+	if n > uint64(len(r.buf)-r.off) {
+		r.fail("string length past the end")
+		return
+	}
+	r.off += int(n)
+}
+
+func (r *reader) skipAttrs() {
+	n, ok := r.count(2)
+	if !ok {
+		return
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		r.skipStr()
+		m, ok := r.count(1)
+		if !ok {
+			continue
+		}
+		for j := 0; j < m && r.err == nil; j++ {
+			switch t := connector.AttrType(r.byte()); t {
+			case 0:
+			case connector.String, connector.Bytes:
+				r.skipStr()
+			case connector.Integer, connector.Time:
+				r.varint()
+			case connector.Boolean:
+				r.bool()
+			case connector.Reference:
+				r.skipStr()
+				r.skipStr()
+			default:
+				if r.err == nil {
+					r.fail(fmt.Sprintf("bad value type %d", t))
+				}
+			}
+		}
+	}
+}

@@ -134,3 +134,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeObjectKeys(t *testing.T) {
+	for _, o := range []*metaverse.CSObject{
+		{ID: "1", Connector: "ad"},
+		{ID: "2", Connector: "ad", Anchor: "a", DN: "CN=x", Type: "user", Pending: metaverse.ImportAdd,
+			Attrs: connector.Attributes{"s": {connector.StringValue("v")}, "b": {connector.BytesValue([]byte{1, 2})},
+				"i": {connector.IntValue(-5)}, "t": {connector.BoolValue(true)}, "r": {connector.RefValue("x", "CN=y")},
+				"d": {connector.TimeValue(time.Unix(5, 0))}},
+			Changed: []string{"s"}, EntryID: "e", Rule: "r",
+			Export: &metaverse.Export{Kind: connector.Update, Attrs: connector.Attributes{"s": {connector.StringValue("w")}}}},
+	} {
+		b := AppendObject(nil, o)
+		k, err := DecodeObjectKeys(b)
+		require.NoError(t, err)
+		assert.Equal(t, KeysOf(o), k)
+		_, err = DecodeObjectKeys(b[:len(b)/2])
+		assert.Error(t, err, "a truncated object is refused")
+	}
+}
