@@ -102,7 +102,7 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 		var items []exportItem
 		err := e.store.View(ctx, func(tx metaverse.Tx) error {
 			items = items[:0]
-			b := &batch{ctx: ctx, tx: tx}
+			b := &batch{ctx: ctx, tx: tx, refs: newRefCache()} // a read-only view: nothing it caches goes stale
 			for len(items) < size {
 				var page []*metaverse.CSObject
 				if only != nil {
