@@ -1,0 +1,234 @@
+package ldap
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/idbridge/idbridge/connector"
+)
+
+// Connector is the LDAP / Active Directory connector. See the package
+// documentation.
+type Connector struct {
+	cfg Config
+	s   *session
+
+	mu     sync.Mutex
+	root   *rootDSE
+	schema *connector.Schema
+	types  []*objType
+}
+
+// objType is a configured object type with what the schema says of it.
+type objType struct {
+	TypeConfig
+	filter string                         // selection filter of the type
+	attrs  map[string]connector.Attribute // lower-cased name → attribute
+	names  []string                       // attributes to request
+}
+
+var (
+	_ connector.Connector      = (*Connector)(nil)
+	_ connector.DeltaImporter  = (*Connector)(nil)
+	_ connector.Watcher        = (*Connector)(nil)
+	_ connector.PasswordSetter = (*Connector)(nil)
+)
+
+// New returns a connector for cfg. It does not connect: the first call
+// that needs the server does.
+func New(cfg Config) (*Connector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s, err := newSession(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Connector{cfg: cfg, s: s}, nil
+}
+
+// Close closes the connection.
+func (c *Connector) Close() error { return c.s.close() }
+
+// anchorAttr returns the anchor attribute for the dialect.
+func (c *Connector) anchorAttr(d Dialect) string {
+	switch {
+	case c.cfg.Anchor != "":
+		return c.cfg.Anchor
+	case d == ActiveDirectory:
+		return "objectGUID"
+	}
+	return "entryUUID"
+}
+
+// init reads the root DSE and the schema once.
+func (c *Connector) init(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.schema != nil {
+		return nil
+	}
+	root, err := c.readRootDSE(ctx)
+	if err != nil {
+		return err
+	}
+	ss, err := c.readSchema(ctx, root.subschema)
+	if err != nil {
+		return err
+	}
+	anchor := c.anchorAttr(root.dialect)
+	schema := &connector.Schema{}
+	var types []*objType
+	for _, tc := range c.cfg.Types {
+		t := &objType{TypeConfig: tc, attrs: map[string]connector.Attribute{}}
+		var classes []string
+		for _, oc := range tc.ObjectClasses {
+			if ss.classes[strings.ToLower(oc)] == nil {
+				return fmt.Errorf("ldap: type %q: object class %q is not in the server's schema", tc.Name, oc)
+			}
+			classes = append(classes, "(objectClass="+escape(oc)+")")
+		}
+		t.filter = classes[0]
+		if len(classes) > 1 {
+			t.filter = "(|" + strings.Join(classes, "") + ")"
+		}
+		if tc.Filter != "" {
+			t.filter = "(&" + t.filter + tc.Filter + ")"
+		}
+		names := tc.Attributes
+		if len(names) == 0 {
+			names = ss.attrsOf(tc.ObjectClasses)
+		}
+		ot := connector.ObjectType{Name: tc.Name, Anchor: anchor}
+		add := func(name string, readOnly bool) error {
+			def := ss.attrs[strings.ToLower(name)]
+			if def == nil {
+				return fmt.Errorf("ldap: type %q: attribute %q is not in the server's schema", tc.Name, name)
+			}
+			if _, dup := t.attrs[strings.ToLower(name)]; dup {
+				return nil
+			}
+			a := connector.Attribute{Name: name, Type: attrType(ss.syntaxOf(def)), Multi: !def.single, ReadOnly: readOnly || def.noUser}
+			if strings.EqualFold(name, anchor) {
+				a.Multi, a.ReadOnly = false, true
+			}
+			if strings.EqualFold(name, "objectClass") {
+				a.ReadOnly = true
+			}
+			t.attrs[strings.ToLower(name)] = a
+			t.names = append(t.names, name)
+			ot.Attributes = append(ot.Attributes, a)
+			return nil
+		}
+		if err := add(anchor, true); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if strings.EqualFold(n, "unicodePwd") || strings.EqualFold(n, "userPassword") {
+				continue // write-only secrets are never imported
+			}
+			if err := add(n, false); err != nil {
+				return err
+			}
+		}
+		types = append(types, t)
+		schema.Types = append(schema.Types, ot)
+	}
+	if err := schema.Validate(); err != nil {
+		return fmt.Errorf("ldap: schema: %w", err)
+	}
+	c.root, c.schema, c.types = root, schema, types
+	return nil
+}
+
+// Schema returns the configured object types with the attributes and
+// types the server's schema gives them.
+func (c *Connector) Schema(ctx context.Context) (*connector.Schema, error) {
+	if err := c.init(ctx); err != nil {
+		return nil, err
+	}
+	s := *c.schema
+	s.Types = slices.Clone(s.Types)
+	return &s, nil
+}
+
+// Dialect returns the detected (or configured) dialect.
+func (c *Connector) Dialect(ctx context.Context) (Dialect, error) {
+	if err := c.init(ctx); err != nil {
+		return "", err
+	}
+	return c.root.dialect, nil
+}
+
+// typeOf returns the type of an entry with the given object classes.
+func (c *Connector) typeOf(classes []string) *objType {
+	for _, t := range c.types {
+		for _, oc := range t.ObjectClasses {
+			for _, have := range classes {
+				if strings.EqualFold(oc, have) {
+					return t
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Connector) typeNamed(name string) *objType {
+	for _, t := range c.types {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// filter returns the search filter over every type.
+func (c *Connector) filter() string {
+	if len(c.types) == 1 {
+		return c.types[0].filter
+	}
+	var b strings.Builder
+	b.WriteString("(|")
+	for _, t := range c.types {
+		b.WriteString(t.filter)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// attributes returns the attributes to request for every type.
+func (c *Connector) attributes() []string {
+	seen := map[string]bool{"objectclass": true}
+	out := []string{"objectClass"}
+	for _, t := range c.types {
+		for _, n := range t.names {
+			if k := strings.ToLower(n); !seen[k] {
+				seen[k] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// excluded reports whether dn falls in an excluded container or outside
+// every container.
+func (c *Connector) excluded(dn string) bool {
+	for _, ct := range c.cfg.Containers {
+		if !isUnder(dn, ct.DN) {
+			continue
+		}
+		for _, x := range ct.Exclude {
+			if isUnder(dn, x) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,118 @@
+package ldap
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idbridge/idbridge/connector"
+)
+
+// Errors of this package, beyond the connector sentinels that every
+// ResultError also matches.
+var (
+	// ErrInvalidCredentials: the bind DN or password was refused (result
+	// 49). It matches connector.ErrAccessDenied too.
+	ErrInvalidCredentials = fmt.Errorf("ldap: invalid credentials: %w", connector.ErrAccessDenied)
+	// ErrUntrustedCertificate: the server's certificate did not verify
+	// against the configured CA pool.
+	ErrUntrustedCertificate = errors.New("ldap: server certificate not trusted")
+	// ErrParentMissing: an add whose parent container does not exist. It
+	// matches connector.ErrNoSuchObject too.
+	ErrParentMissing = fmt.Errorf("ldap: parent container does not exist: %w", connector.ErrNoSuchObject)
+	// ErrTLSRequired: an operation that must not run on a plain connection
+	// (setting unicodePwd).
+	ErrTLSRequired = errors.New("ldap: operation requires a TLS connection")
+)
+
+// ResultError is an LDAP result code the server returned, with the
+// connector sentinel it maps to.
+type ResultError struct {
+	Code     uint16
+	Message  string // the server's diagnostic message
+	sentinel error
+	err      error
+}
+
+func (e *ResultError) Error() string {
+	s := fmt.Sprintf("ldap: %s (%d)", ldap.LDAPResultCodeMap[e.Code], e.Code)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Unwrap returns the connector sentinel and go-ldap's error.
+func (e *ResultError) Unwrap() []error {
+	if e.sentinel == nil {
+		return []error{e.err}
+	}
+	return []error{e.sentinel, e.err}
+}
+
+// sentinelOf maps an LDAP result code to a connector sentinel.
+func sentinelOf(code uint16) error {
+	switch code {
+	case ldap.LDAPResultNoSuchObject:
+		return connector.ErrNoSuchObject
+	case ldap.LDAPResultEntryAlreadyExists:
+		return connector.ErrAlreadyExists
+	case ldap.LDAPResultAttributeOrValueExists:
+		return connector.ErrDuplicateValue
+	case ldap.LDAPResultConstraintViolation, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultNotAllowedOnNonLeaf,
+		ldap.LDAPResultNotAllowedOnRDN, ldap.LDAPResultUnwillingToPerform, ldap.LDAPResultObjectClassModsProhibited:
+		return connector.ErrConstraint
+	case ldap.LDAPResultInvalidAttributeSyntax, ldap.LDAPResultUndefinedAttributeType, ldap.LDAPResultObjectClassViolation,
+		ldap.LDAPResultNamingViolation, ldap.LDAPResultInvalidDNSyntax, ldap.LDAPResultInappropriateMatching:
+		return connector.ErrInvalidObject
+	case ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultInappropriateAuthentication,
+		ldap.LDAPResultStrongAuthRequired, ldap.LDAPResultConfidentialityRequired:
+		return connector.ErrAccessDenied
+	case ldap.LDAPResultInvalidCredentials:
+		return ErrInvalidCredentials
+	case ldap.LDAPResultBusy, ldap.LDAPResultUnavailable, ldap.LDAPResultServerDown, ldap.ErrorNetwork,
+		ldap.LDAPResultTimeLimitExceeded, ldap.LDAPResultTimeout, ldap.LDAPResultConnectError, ldap.LDAPResultAdminLimitExceeded:
+		return connector.ErrUnavailable
+	}
+	return nil
+}
+
+// mapErr turns a go-ldap error into a ResultError matching the connector
+// sentinels; TLS verification failures into ErrUntrustedCertificate.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *ResultError
+	if errors.As(err, &re) || errors.Is(err, ErrUntrustedCertificate) {
+		return err // mapped already
+	}
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ve) {
+		return fmt.Errorf("%w: %w", ErrUntrustedCertificate, err)
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		// go-ldap reports a failed StartTLS handshake as a network error
+		// whose text alone tells a certificate problem.
+		if errors.As(le.Err, &ue) || errors.As(le.Err, &he) || errors.As(le.Err, &ve) ||
+			le.Err != nil && strings.Contains(le.Err.Error(), "failed to verify certificate") {
+			return fmt.Errorf("%w: %w", ErrUntrustedCertificate, err)
+		}
+		msg := ""
+		if le.Err != nil {
+			msg = le.Err.Error()
+		}
+		if le.MatchedDN != "" {
+			msg += " (matched " + le.MatchedDN + ")"
+		}
+		return &ResultError{Code: le.ResultCode, Message: msg, sentinel: sentinelOf(le.ResultCode), err: err}
+	}
+	return err
+}

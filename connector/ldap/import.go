@@ -1,0 +1,229 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	ldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/ldif"
+)
+
+// Import reads every entry of the configured types under the configured
+// containers, page by page, and checkpoints the watermark a later
+// DeltaImport starts from (taken before the search, so that a change made
+// during it is seen again rather than missed).
+func (c *Connector) Import(ctx context.Context, sink connector.ImportSink) error {
+	if err := c.init(ctx); err != nil {
+		return err
+	}
+	wm, err := c.startWatermark(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ct := range c.cfg.Containers {
+		err := c.pagedSearch(ctx, ct.DN, ldap.ScopeWholeSubtree, c.filter(), c.attributes(),
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, nil)
+		if err != nil {
+			return err
+		}
+	}
+	return sink.Checkpoint(ctx, wm)
+}
+
+// emit converts an entry and stages it; an entry that cannot be converted
+// is reported with sink.Error.
+func (c *Connector) emit(ctx context.Context, sink connector.ImportSink, e *ldap.Entry, kind connector.ChangeKind) error {
+	if c.excluded(e.DN) {
+		return nil
+	}
+	t := c.typeOf(e.GetAttributeValues("objectClass"))
+	if t == nil {
+		return nil
+	}
+	obj, err := c.toObject(ctx, e, t)
+	if err != nil {
+		var oe *connector.ObjectError
+		if errors.As(err, &oe) {
+			return sink.Error(ctx, oe)
+		}
+		return err
+	}
+	return sink.Object(ctx, connector.Change{Kind: kind, Anchor: obj.Anchor, Type: obj.Type, DN: obj.DN, Attrs: obj.Attrs})
+}
+
+// toObject converts an entry of type t. Values that do not fit the
+// schema's type make an *connector.ObjectError.
+func (c *Connector) toObject(ctx context.Context, e *ldap.Entry, t *objType) (connector.Object, error) {
+	anchorName := c.anchorAttr(c.root.dialect)
+	o := connector.Object{DN: e.DN, Type: t.Name, Attrs: connector.Attributes{}}
+	bad := func(format string, args ...any) error {
+		return &connector.ObjectError{Anchor: o.Anchor, DN: e.DN, Op: "import", Err: fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), connector.ErrInvalidObject)}
+	}
+	for _, ea := range e.Attributes {
+		name, rangeEnd, ranged := parseRange(ea.Name)
+		if ranged {
+			more, err := c.rangedValues(ctx, e.DN, name, rangeEnd)
+			if err != nil {
+				return o, err
+			}
+			ea = &ldap.EntryAttribute{Name: name, Values: append(ea.Values, more...), ByteValues: append(ea.ByteValues, toBytes(more)...)}
+		}
+		if strings.EqualFold(name, anchorName) {
+			if len(ea.ByteValues) != 1 {
+				return o, bad("anchor %s has %d values", anchorName, len(ea.ByteValues))
+			}
+			if len(ea.ByteValues[0]) == 16 && strings.EqualFold(anchorName, "objectGUID") {
+				o.Anchor = connector.Anchor(ldif.GUIDString(ea.ByteValues[0]))
+			} else {
+				o.Anchor = connector.Anchor(ea.Values[0])
+			}
+		}
+		a, ok := t.attrs[strings.ToLower(name)]
+		if !ok {
+			continue
+		}
+		vals := make([]connector.Value, 0, len(ea.ByteValues))
+		for i, raw := range ea.ByteValues {
+			v, err := toValue(a.Type, ea.Values[i], raw)
+			if err != nil {
+				return o, bad("%s: %v", a.Name, err)
+			}
+			vals = append(vals, v)
+		}
+		if !a.Multi && len(vals) > 1 {
+			return o, bad("%s is single-valued but has %d values", a.Name, len(vals))
+		}
+		o.Attrs[a.Name] = vals
+	}
+	if o.Anchor == "" {
+		return o, bad("no anchor attribute %s", anchorName)
+	}
+	return o, nil
+}
+
+func toBytes(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}
+
+// toValue converts one LDAP value to the connector type.
+func toValue(t connector.AttrType, s string, raw []byte) (connector.Value, error) {
+	switch t {
+	case connector.Reference:
+		return connector.RefValue("", s), nil
+	case connector.Integer:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return connector.Value{}, fmt.Errorf("%q is not an integer", s)
+		}
+		return connector.IntValue(n), nil
+	case connector.Boolean:
+		switch s {
+		case "TRUE":
+			return connector.BoolValue(true), nil
+		case "FALSE":
+			return connector.BoolValue(false), nil
+		}
+		return connector.Value{}, fmt.Errorf("%q is not TRUE or FALSE", s)
+	case connector.Time:
+		tm, err := ldif.ParseGeneralizedTime(s)
+		if err != nil {
+			return connector.Value{}, err
+		}
+		return connector.TimeValue(tm), nil
+	case connector.Bytes:
+		return connector.BytesValue(raw), nil
+	}
+	return connector.StringValue(s), nil
+}
+
+// fromValue converts a connector value to an LDAP value.
+func fromValue(v connector.Value) string {
+	switch v.Type() {
+	case connector.Reference:
+		_, dn := v.Ref()
+		return dn
+	case connector.Integer:
+		return strconv.FormatInt(v.Int(), 10)
+	case connector.Boolean:
+		if v.Bool() {
+			return "TRUE"
+		}
+		return "FALSE"
+	case connector.Time:
+		return ldif.FormatGeneralizedTime(v.Time())
+	case connector.Bytes:
+		return string(v.Octets())
+	}
+	return v.Str()
+}
+
+// parseRange splits "member;range=0-1499" into ("member", "1499", true).
+// The last chunk ("member;range=3000-*") is not ranged any more.
+func parseRange(name string) (base, end string, ranged bool) {
+	i := strings.Index(strings.ToLower(name), ";range=")
+	if i < 0 {
+		return name, "", false
+	}
+	base = name[:i]
+	r := name[i+len(";range="):]
+	_, end, ok := strings.Cut(r, "-")
+	if !ok || end == "*" {
+		return base, "", false
+	}
+	return base, end, true
+}
+
+// rangedValues fetches the values of a multi-valued attribute past the
+// first chunk, as Active Directory returns them for large groups
+// (member;range=1500-2999, … until range=N-*).
+func (c *Connector) rangedValues(ctx context.Context, dn, attr, lastEnd string) ([]string, error) {
+	var out []string
+	for {
+		n, err := strconv.Atoi(lastEnd)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: %s of %s: bad range end %q", attr, dn, lastEnd)
+		}
+		want := fmt.Sprintf("%s;range=%d-*", attr, n+1)
+		var e *ldap.Entry
+		err = c.s.run(ctx, func(conn *ldap.Conn) error {
+			res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+				"(objectClass=*)", []string{want}, nil))
+			if err != nil {
+				return err
+			}
+			if len(res.Entries) == 1 {
+				e = res.Entries[0]
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("ldap: ranged retrieval of %s of %s: %w", attr, dn, mapErr(err))
+		}
+		if e == nil {
+			return out, nil
+		}
+		done := true
+		for _, ea := range e.Attributes {
+			base, end, ranged := parseRange(ea.Name)
+			if !strings.EqualFold(base, attr) {
+				continue
+			}
+			out = append(out, ea.Values...)
+			if ranged {
+				lastEnd, done = end, false
+			}
+		}
+		if done {
+			return out, nil
+		}
+	}
+}
