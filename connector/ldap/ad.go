@@ -61,7 +61,9 @@ func (c *Connector) adDelta(ctx context.Context, w *watermark, sink connector.Im
 // changes, handing each changed entry to fn, and returns the new cookie.
 func (c *Connector) dirSync(ctx context.Context, filter string, cookie []byte, fn func(*ldap.Entry) error) ([]byte, error) {
 	base := c.root.defaultNamingCtx
-	attrs := append(c.attributes(), "isDeleted", "objectGUID")
+	// name and parentGUID change on a rename or a move: without them in
+	// the list, DirSync would not report one.
+	attrs := append(c.attributes(), "isDeleted", "objectGUID", "name", "parentGUID")
 	for {
 		var res *ldap.SearchResult
 		err := c.s.run(ctx, func(conn *ldap.Conn) error {

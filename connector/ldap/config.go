@@ -54,6 +54,10 @@ type Config struct {
 
 	// Dialect overrides detection.
 	Dialect Dialect `json:"dialect,omitempty" yaml:"dialect,omitempty"`
+	// NoDirSync makes Active Directory delta imports use uSNChanged and
+	// tombstones instead of DirSync, for accounts without the "Replicating
+	// Directory Changes" right. (Automatic when DirSync is refused.)
+	NoDirSync bool `json:"noDirSync,omitempty" yaml:"noDirSync,omitempty"`
 
 	// Containers are the subtrees imported, each with the subtrees under
 	// it to leave out (Entra Connect's OU filtering). Required.
@@ -72,6 +76,11 @@ type Config struct {
 	PageSize int `json:"pageSize,omitempty" yaml:"pageSize,omitempty"`
 	// Timeout bounds each LDAP operation and the dial (default 30 s).
 	Timeout time.Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// RangeSize, on Active Directory, requests multi-valued references
+	// (member) in ranges of this many values ("member;range=0-999") even
+	// when the server would not impose them. Windows DCs impose ranges of
+	// 1,500 values by themselves, which the connector follows either way.
+	RangeSize int `json:"rangeSize,omitempty" yaml:"rangeSize,omitempty"`
 	// MaxValuesPerModify splits a large multi-valued change (a group
 	// gaining 10,000 members) into modifications of at most this many
 	// values (default 1,000).

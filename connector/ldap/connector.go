@@ -205,10 +205,14 @@ func (c *Connector) filter() string {
 func (c *Connector) attributes() []string {
 	seen := map[string]bool{"objectclass": true}
 	out := []string{"objectClass"}
+	ranged := c.cfg.RangeSize > 0 && c.root.dialect == ActiveDirectory
 	for _, t := range c.types {
 		for _, n := range t.names {
 			if k := strings.ToLower(n); !seen[k] {
 				seen[k] = true
+				if a := t.attrs[k]; ranged && a.Multi && a.Type == connector.Reference {
+					n = fmt.Sprintf("%s;range=0-%d", n, c.cfg.RangeSize-1)
+				}
 				out = append(out, n)
 			}
 		}

@@ -44,7 +44,7 @@ const timestampSkew = 5 * time.Minute
 // method returns the delta method for the server.
 func (c *Connector) method() string {
 	switch {
-	case c.root.dialect == ActiveDirectory && c.root.dirsync:
+	case c.root.dialect == ActiveDirectory && c.root.dirsync && !c.cfg.NoDirSync:
 		return methodDirSync
 	case c.root.dialect == ActiveDirectory:
 		return methodUSN

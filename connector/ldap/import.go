@@ -193,6 +193,9 @@ func (c *Connector) rangedValues(ctx context.Context, dn, attr, lastEnd string) 
 			return nil, fmt.Errorf("ldap: %s of %s: bad range end %q", attr, dn, lastEnd)
 		}
 		want := fmt.Sprintf("%s;range=%d-*", attr, n+1)
+		if c.cfg.RangeSize > 0 {
+			want = fmt.Sprintf("%s;range=%d-%d", attr, n+1, n+c.cfg.RangeSize)
+		}
 		var e *ldap.Entry
 		err = c.s.run(ctx, func(conn *ldap.Conn) error {
 			res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
