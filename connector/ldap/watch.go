@@ -3,20 +3,25 @@ package ldap
 import (
 	"context"
 	"fmt"
+	"time"
 
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
 )
 
-// Watch calls notify when an entry of the configured types changes, with an
-// RFC 4533 refreshAndPersist search on a connection of its own: a change
-// reaches notify within milliseconds. Servers without content
-// synchronization return connector.ErrUnsupported (the engine then polls
-// with delta imports).
+// Watch calls notify when an entry of the configured types changes: with an
+// RFC 4533 refreshAndPersist search on a connection of its own (a change
+// reaches notify within milliseconds), or on Active Directory by polling
+// DirSync every second (a DirSync search with nothing new is cheap). Other
+// servers return connector.ErrUnsupported (the engine then polls with
+// delta imports).
 func (c *Connector) Watch(ctx context.Context, notify func()) error {
 	if err := c.init(ctx); err != nil {
 		return err
+	}
+	if c.method() == methodDirSync {
+		return c.pollDirSync(ctx, notify)
 	}
 	if !c.root.syncrepl {
 		return fmt.Errorf("ldap: %s offers no content synchronization to watch: %w", c.cfg.URL, connector.ErrUnsupported)
@@ -72,4 +77,40 @@ func (c *Connector) persist(ctx context.Context, conn *ldap.Conn, base string, n
 		return fmt.Errorf("ldap: watching %s: %w", base, mapErr(err))
 	}
 	return fmt.Errorf("ldap: watching %s: the server ended the persistent search: %w", base, connector.ErrUnavailable)
+}
+
+// dirSyncPoll is how often Watch asks Active Directory for changes.
+const dirSyncPoll = time.Second
+
+func (c *Connector) pollDirSync(ctx context.Context, notify func()) error {
+	cookie, err := c.dirSync(ctx, noMatch, nil, nil)
+	if err != nil {
+		return err
+	}
+	t := time.NewTicker(dirSyncPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		changed := false
+		next, err := c.dirSync(ctx, c.filter(), cookie, func(e *ldap.Entry) error {
+			if !c.excluded(e.DN) || len(e.GetAttributeValues("isDeleted")) > 0 {
+				changed = true
+			}
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		cookie = next
+		if changed {
+			notify()
+		}
+	}
 }
