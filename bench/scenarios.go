@@ -267,14 +267,6 @@ func deltaCycle(ctx context.Context, e *env) (result, error) {
 	return result{Value: elapsed.Seconds(), Extra: map[string]string{"source": "generated"}}, nil
 }
 
-func fullImport(ctx context.Context, e *env) (result, error) {
-	return result{}, skip("needs connector/ldap and slapd (issue 3)")
-}
-
-func changeLatency(ctx context.Context, e *env) (result, error) {
-	return result{}, skip("needs connector/ldap with change notification (issue 3) and the Graph emulator (issue 4)")
-}
-
 func throttledExport(ctx context.Context, e *env) (result, error) {
 	return result{}, skip("needs graphsync and its emulator (issue 4)")
 }

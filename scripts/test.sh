@@ -45,7 +45,7 @@ for script in scripts/servers/*.sh; do
   if out=$(bash "$script" start "$work/$name"); then
     started+=("$name")
     while IFS='=' read -r key value; do
-      case "$key" in IDBRIDGE_*) export "$key=$value"; echo "$key=${value%%://*}…";; esac
+      case "$key" in IDBRIDGE_*) export "$key=$value"; echo "$key is set";; esac
     done <<<"$out"
   else
     echo "$name failed to start:"; echo "$out"

@@ -6,9 +6,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 
 	ldap "github.com/go-ldap/ldap/v3"
@@ -187,5 +189,10 @@ func isConnErr(err error) bool {
 			le.ResultCode == ldap.LDAPResultUnavailable
 	}
 	var ne net.Error
-	return errors.As(err, &ne)
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	// go-ldap reports a connection that closed under a request in words.
+	msg := err.Error()
+	return strings.Contains(msg, "unable to read LDAP response packet") || strings.Contains(msg, "connection closed")
 }

@@ -48,7 +48,7 @@ func (c *Connector) method() string {
 		return methodDirSync
 	case c.root.dialect == ActiveDirectory:
 		return methodUSN
-	case c.root.syncrepl && strings.EqualFold(c.anchorAttr(c.root.dialect), "entryUUID"):
+	case c.root.dialect == OpenLDAP && c.root.syncrepl && strings.EqualFold(c.anchorAttr(c.root.dialect), "entryUUID"):
 		return methodSyncrepl
 	}
 	return methodTimestamp

@@ -114,5 +114,8 @@ func mapErr(err error) error {
 		}
 		return &ResultError{Code: le.ResultCode, Message: msg, sentinel: sentinelOf(le.ResultCode), err: err}
 	}
+	if isConnErr(err) {
+		return fmt.Errorf("ldap: connection lost: %w: %w", connector.ErrUnavailable, err)
+	}
 	return err
 }
