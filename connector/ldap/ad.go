@@ -107,18 +107,7 @@ func (c *Connector) adChanged(ctx context.Context, sink connector.ImportSink, e 
 	if strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") {
 		return sink.Object(ctx, connector.Change{Kind: connector.Delete, Anchor: anchor})
 	}
-	var full *ldap.Entry
-	err := c.s.run(ctx, func(conn *ldap.Conn) error {
-		res, err := conn.Search(ldap.NewSearchRequest("<GUID="+hexGUID(guid)+">", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", c.attributes(), nil))
-		if err != nil {
-			return err
-		}
-		if len(res.Entries) == 1 {
-			full = res.Entries[0]
-		}
-		return nil
-	})
+	full, err := c.readEntry(ctx, "<GUID="+hexGUID(guid)+">", c.attributes())
 	if err != nil {
 		if le := mapErr(err); isNoSuchObject(le) {
 			return nil // deleted since: the next delta reports it

@@ -3,7 +3,6 @@ package ldap_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -66,34 +65,7 @@ func (h *adHarness) NewObject(n int) connector.Object {
 }
 
 func (h *adHarness) Mutate(ctx context.Context, c connector.Change) (connector.Anchor, error) {
-	switch {
-	case c.Kind == connector.Add:
-		req := goldap.NewAddRequest(c.DN, nil)
-		req.Attribute("objectClass", []string{"user"})
-		for name, vs := range c.Attrs {
-			var ss []string
-			for _, v := range vs {
-				ss = append(ss, v.Str())
-			}
-			req.Attribute(name, ss)
-		}
-		return "", h.admin.Add(req)
-	case c.Kind == connector.Delete:
-		return c.Anchor, h.admin.Del(goldap.NewDelRequest(c.DN, nil))
-	case c.OldDN != "" && !strings.EqualFold(c.OldDN, c.DN):
-		p, _ := goldap.ParseDN(c.DN)
-		return c.Anchor, h.admin.ModifyDN(goldap.NewModifyDNRequest(c.OldDN, (&goldap.DN{RDNs: p.RDNs[:1]}).String(), true, ""))
-	default:
-		req := goldap.NewModifyRequest(c.DN, nil)
-		for _, m := range c.Mods {
-			var ss []string
-			for _, v := range m.Values {
-				ss = append(ss, v.Str())
-			}
-			req.Replace(m.Name, ss)
-		}
-		return c.Anchor, h.admin.Modify(req)
-	}
+	return mutate(h.admin, "user", c)
 }
 
 func TestADConformance(t *testing.T) {

@@ -64,33 +64,38 @@ func (h *slapdHarness) NewObject(n int) connector.Object {
 }
 
 func (h *slapdHarness) Mutate(ctx context.Context, c connector.Change) (connector.Anchor, error) {
+	return mutate(h.admin, "inetOrgPerson", c)
+}
+
+// mutate applies a conformance-suite change out of band, as an
+// administrator would, through a raw connection.
+func mutate(admin *goldap.Conn, objectClass string, c connector.Change) (connector.Anchor, error) {
+	strs := func(vs []connector.Value) []string {
+		var ss []string
+		for _, v := range vs {
+			ss = append(ss, v.Str())
+		}
+		return ss
+	}
 	switch {
 	case c.Kind == connector.Add:
 		req := goldap.NewAddRequest(c.DN, nil)
-		req.Attribute("objectClass", []string{"inetOrgPerson"})
+		req.Attribute("objectClass", []string{objectClass})
 		for name, vs := range c.Attrs {
-			var ss []string
-			for _, v := range vs {
-				ss = append(ss, v.Str())
-			}
-			req.Attribute(name, ss)
+			req.Attribute(name, strs(vs))
 		}
-		return "", h.admin.Add(req)
+		return "", admin.Add(req)
 	case c.Kind == connector.Delete:
-		return c.Anchor, h.admin.Del(goldap.NewDelRequest(c.DN, nil))
+		return c.Anchor, admin.Del(goldap.NewDelRequest(c.DN, nil))
 	case c.OldDN != "" && !strings.EqualFold(c.OldDN, c.DN):
 		p, _ := goldap.ParseDN(c.DN)
-		return c.Anchor, h.admin.ModifyDN(goldap.NewModifyDNRequest(c.OldDN, (&goldap.DN{RDNs: p.RDNs[:1]}).String(), true, ""))
+		return c.Anchor, admin.ModifyDN(goldap.NewModifyDNRequest(c.OldDN, (&goldap.DN{RDNs: p.RDNs[:1]}).String(), true, ""))
 	default:
 		req := goldap.NewModifyRequest(c.DN, nil)
 		for _, m := range c.Mods {
-			var ss []string
-			for _, v := range m.Values {
-				ss = append(ss, v.Str())
-			}
-			req.Replace(m.Name, ss)
+			req.Replace(m.Name, strs(m.Values))
 		}
-		return c.Anchor, h.admin.Modify(req)
+		return c.Anchor, admin.Modify(req)
 	}
 }
 

@@ -161,18 +161,7 @@ func (c *Connector) add(ctx context.Context, ch connector.Change) (connector.Anc
 // readAnchor reads back the anchor the server gave a new entry.
 func (c *Connector) readAnchor(ctx context.Context, dn string) (connector.Anchor, error) {
 	attr := c.anchorAttr(c.root.dialect)
-	var e *ldap.Entry
-	err := c.s.run(ctx, func(conn *ldap.Conn) error {
-		res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{attr}, nil))
-		if err != nil {
-			return err
-		}
-		if len(res.Entries) == 1 {
-			e = res.Entries[0]
-		}
-		return nil
-	})
+	e, err := c.readEntry(ctx, dn, []string{attr})
 	if err != nil {
 		return "", fmt.Errorf("reading the anchor of the new entry: %w", mapErr(err))
 	}
@@ -284,4 +273,21 @@ func (c *Connector) delete(ctx context.Context, ch connector.Change) error {
 		return err
 	}
 	return mapErr(c.s.run(ctx, func(conn *ldap.Conn) error { return conn.Del(ldap.NewDelRequest(dn, nil)) }))
+}
+
+// readEntry reads one entry's attributes (nil when the search finds none).
+func (c *Connector) readEntry(ctx context.Context, dn string, attrs []string) (*ldap.Entry, error) {
+	var e *ldap.Entry
+	err := c.s.run(ctx, func(conn *ldap.Conn) error {
+		res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", attrs, nil))
+		if err != nil {
+			return err
+		}
+		if len(res.Entries) == 1 {
+			e = res.Entries[0]
+		}
+		return nil
+	})
+	return e, err
 }

@@ -196,18 +196,7 @@ func (c *Connector) rangedValues(ctx context.Context, dn, attr, lastEnd string) 
 		if c.cfg.RangeSize > 0 {
 			want = fmt.Sprintf("%s;range=%d-%d", attr, n+1, n+c.cfg.RangeSize)
 		}
-		var e *ldap.Entry
-		err = c.s.run(ctx, func(conn *ldap.Conn) error {
-			res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-				"(objectClass=*)", []string{want}, nil))
-			if err != nil {
-				return err
-			}
-			if len(res.Entries) == 1 {
-				e = res.Entries[0]
-			}
-			return nil
-		})
+		e, err := c.readEntry(ctx, dn, []string{want})
 		if err != nil {
 			return nil, fmt.Errorf("ldap: ranged retrieval of %s of %s: %w", attr, dn, mapErr(err))
 		}
