@@ -95,7 +95,8 @@ type work struct {
 	// references (a group of 50,000 members) adopts them all, and a linear
 	// search per reference would be quadratic.
 	anchors map[anchorKey]*metaverse.CSObject
-	order   []any // string (entry ID) or objKey, in first-read order
+	dns     map[anchorKey]*metaverse.CSObject // by connector and folded DN
+	order   []any                             // string (entry ID) or objKey, in first-read order
 	written map[any]bool
 }
 
@@ -104,13 +105,14 @@ type work struct {
 func (b *batch) work() *work {
 	if b.w == nil {
 		b.w = &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{},
-			anchors: map[anchorKey]*metaverse.CSObject{}, written: map[any]bool{}}
+			anchors: map[anchorKey]*metaverse.CSObject{}, dns: map[anchorKey]*metaverse.CSObject{}, written: map[any]bool{}}
 		return b.w
 	}
 	w := b.w
 	clear(w.entries)
 	clear(w.objects)
 	clear(w.anchors)
+	clear(w.dns)
 	clear(w.written)
 	w.order = w.order[:0]
 	return w
@@ -167,10 +169,13 @@ func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
 	return o, nil
 }
 
-// index records o under its anchor.
+// index records o under its anchor and DN.
 func (w *work) index(o *metaverse.CSObject) {
 	if o.Anchor != "" {
 		w.anchors[anchorKey{o.Connector, o.Anchor}] = o
+	}
+	if o.DN != "" {
+		w.dns[anchorKey{o.Connector, connector.Anchor(connector.FoldDN(o.DN))}] = o
 	}
 }
 
@@ -235,9 +240,16 @@ func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.C
 
 func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
 	fold := connector.FoldDN(dn)
-	for _, o := range w.objects {
-		if o != nil && o.Connector == connName && connector.FoldDN(o.DN) == fold {
-			return o, nil
+	if o, ok := w.dns[anchorKey{connName, connector.Anchor(fold)}]; ok && w.objects[objKey{o.Connector, o.ID}] == o && connector.FoldDN(o.DN) == fold {
+		return o, nil
+	}
+	if len(w.objects) <= 32 {
+		// An object renamed in place in this unit of work is under its old
+		// DN in the index: a small unit of work is searched whole.
+		for _, o := range w.objects {
+			if o != nil && o.Connector == connName && connector.FoldDN(o.DN) == fold {
+				return o, nil
+			}
 		}
 	}
 	o, err := w.tx.ObjectByDN(w.ctx, connName, dn)

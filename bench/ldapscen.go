@@ -131,6 +131,7 @@ func (s *slapd) connector(base string) (*ldap.Connector, error) {
 			{Name: "group", ObjectClasses: []string{"groupOfNames"}},
 		},
 		PageSize: 1000,
+		Timeout:  5 * time.Minute,
 	})
 }
 
@@ -219,9 +220,12 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	if _, err := eng.Cycle(ctx, idbridge.Initial); err != nil {
+	t0 := time.Now()
+	_, err = eng.Cycle(ctx, idbridge.Initial)
+	if err != nil {
 		return result{}, err
 	}
+	initial := time.Since(t0)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -260,7 +264,8 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 	<-done
 	slices.Sort(lat)
 	return result{Value: lat[len(lat)/2].Seconds(), Extra: map[string]string{
-		"p90": seconds(lat[len(lat)*9/10].Seconds()), "max": seconds(lat[len(lat)-1].Seconds()), "target": "memconn"}}, nil
+		"p90": seconds(lat[len(lat)*9/10].Seconds()), "max": seconds(lat[len(lat)-1].Seconds()), "target": "memconn",
+		"initial cycle": seconds(initial.Seconds())}}, nil
 }
 
 func cloudUser(cloud *memconn.System, upn string) (connector.Object, bool) {
