@@ -205,13 +205,16 @@ func (c *Connector) filter() string {
 func (c *Connector) attributes() []string {
 	seen := map[string]bool{"objectclass": true}
 	out := []string{"objectClass"}
-	ranged := c.cfg.RangeSize > 0 && c.root.dialect == ActiveDirectory
+	// On Active Directory multi-valued references are always asked for in
+	// ranges, as AD itself returns them past MaxValRange (1,500): the
+	// same code path then serves Windows and Samba, which has no limit.
+	ranged := c.root.dialect == ActiveDirectory
 	for _, t := range c.types {
 		for _, n := range t.names {
 			if k := strings.ToLower(n); !seen[k] {
 				seen[k] = true
 				if a := t.attrs[k]; ranged && a.Multi && a.Type == connector.Reference {
-					n = fmt.Sprintf("%s;range=0-%d", n, c.cfg.RangeSize-1)
+					n = rangedName(n, 0, c.rangeSize())
 				}
 				out = append(out, n)
 			}

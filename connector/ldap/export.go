@@ -109,7 +109,12 @@ func (c *Connector) refDN(ctx context.Context, v connector.Value) (string, error
 }
 
 // values converts an attribute's values for the server.
-func (c *Connector) values(ctx context.Context, vs []connector.Value) ([]string, error) {
+func (c *Connector) values(ctx context.Context, name string, vs []connector.Value) ([]string, error) {
+	if c.root.dialect == ActiveDirectory {
+		if out, ok, err := c.adExportValues(ctx, name, vs); ok {
+			return out, err
+		}
+	}
 	out := make([]string, 0, len(vs))
 	for _, v := range vs {
 		if v.Type() == connector.Reference {
@@ -135,11 +140,18 @@ func (c *Connector) add(ctx context.Context, ch connector.Change) (connector.Anc
 	}
 	req := ldap.NewAddRequest(ch.DN, nil)
 	req.Attribute("objectClass", t.ObjectClasses)
-	for _, name := range ch.Attrs.Names() {
+	attrs := ch.Attrs
+	if c.root.dialect == ActiveDirectory {
+		attrs = adAddDefaults(attrs)
+	}
+	for _, name := range attrs.Names() {
 		if strings.EqualFold(name, "objectClass") || strings.EqualFold(name, c.anchorAttr(c.root.dialect)) {
 			continue
 		}
-		vs, err := c.values(ctx, ch.Attrs[name])
+		if isPasswordAttr(name) && !c.adPassword(name) {
+			return "", fmt.Errorf("%s: passwords are set with SetPassword, not exported as attributes: %w", name, connector.ErrInvalidObject)
+		}
+		vs, err := c.values(ctx, name, attrs[name])
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", name, err)
 		}
@@ -202,10 +214,10 @@ func (c *Connector) update(ctx context.Context, ch connector.Change) (string, er
 	}
 	var mods []ldap.Change
 	for _, m := range ch.Mods {
-		if isPasswordAttr(m.Name) {
+		if isPasswordAttr(m.Name) && !c.adPassword(m.Name) {
 			return dn, fmt.Errorf("%s: passwords are set with SetPassword, not exported as attributes: %w", m.Name, connector.ErrInvalidObject)
 		}
-		vs, err := c.values(ctx, m.Values)
+		vs, err := c.values(ctx, m.Name, m.Values)
 		if err != nil {
 			return dn, fmt.Errorf("%s: %w", m.Name, err)
 		}
@@ -248,6 +260,14 @@ func (c *Connector) update(ctx context.Context, ch connector.Change) (string, er
 
 func isPasswordAttr(name string) bool {
 	return strings.EqualFold(name, "unicodePwd") || strings.EqualFold(name, "userPassword")
+}
+
+// adPassword reports whether name is Active Directory's unicodePwd on an
+// AD connection: an initial password a rule sets on a new account, which
+// adExportValues encodes and refuses to send without TLS. Every other
+// password attribute goes through SetPassword.
+func (c *Connector) adPassword(name string) bool {
+	return c.root.dialect == ActiveDirectory && strings.EqualFold(name, attrUnicodePwd)
 }
 
 // rename moves dn to newDN with ModifyDN (a new RDN and, when the parent

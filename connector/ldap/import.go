@@ -64,15 +64,11 @@ func (c *Connector) toObject(ctx context.Context, e *ldap.Entry, t *objType) (co
 	bad := func(format string, args ...any) error {
 		return &connector.ObjectError{Anchor: o.Anchor, DN: e.DN, Op: "import", Err: fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), connector.ErrInvalidObject)}
 	}
+	if _, err := completeRanges(ctx, c.readEntry, e, c.rangeSize()); err != nil {
+		return o, mapErr(err)
+	}
 	for _, ea := range e.Attributes {
-		name, rangeEnd, ranged := parseRange(ea.Name)
-		if ranged {
-			more, err := c.rangedValues(ctx, e.DN, name, rangeEnd)
-			if err != nil {
-				return o, err
-			}
-			ea = &ldap.EntryAttribute{Name: name, Values: append(ea.Values, more...), ByteValues: append(ea.ByteValues, toBytes(more)...)}
-		}
+		name := ea.Name
 		if strings.EqualFold(name, anchorName) {
 			if len(ea.ByteValues) != 1 {
 				return o, bad("anchor %s has %d values", anchorName, len(ea.ByteValues))
@@ -104,14 +100,6 @@ func (c *Connector) toObject(ctx context.Context, e *ldap.Entry, t *objType) (co
 		return o, bad("no anchor attribute %s", anchorName)
 	}
 	return o, nil
-}
-
-func toBytes(ss []string) [][]byte {
-	out := make([][]byte, len(ss))
-	for i, s := range ss {
-		out[i] = []byte(s)
-	}
-	return out
 }
 
 // toValue converts one LDAP value to the connector type.
@@ -164,58 +152,4 @@ func fromValue(v connector.Value) string {
 		return string(v.Octets())
 	}
 	return v.Str()
-}
-
-// parseRange splits "member;range=0-1499" into ("member", "1499", true).
-// The last chunk ("member;range=3000-*") is not ranged any more.
-func parseRange(name string) (base, end string, ranged bool) {
-	i := strings.Index(strings.ToLower(name), ";range=")
-	if i < 0 {
-		return name, "", false
-	}
-	base = name[:i]
-	r := name[i+len(";range="):]
-	_, end, ok := strings.Cut(r, "-")
-	if !ok || end == "*" {
-		return base, "", false
-	}
-	return base, end, true
-}
-
-// rangedValues fetches the values of a multi-valued attribute past the
-// first chunk, as Active Directory returns them for large groups
-// (member;range=1500-2999, … until range=N-*).
-func (c *Connector) rangedValues(ctx context.Context, dn, attr, lastEnd string) ([]string, error) {
-	var out []string
-	for {
-		n, err := strconv.Atoi(lastEnd)
-		if err != nil {
-			return nil, fmt.Errorf("ldap: %s of %s: bad range end %q", attr, dn, lastEnd)
-		}
-		want := fmt.Sprintf("%s;range=%d-*", attr, n+1)
-		if c.cfg.RangeSize > 0 {
-			want = fmt.Sprintf("%s;range=%d-%d", attr, n+1, n+c.cfg.RangeSize)
-		}
-		e, err := c.readEntry(ctx, dn, []string{want})
-		if err != nil {
-			return nil, fmt.Errorf("ldap: ranged retrieval of %s of %s: %w", attr, dn, mapErr(err))
-		}
-		if e == nil {
-			return out, nil
-		}
-		done := true
-		for _, ea := range e.Attributes {
-			base, end, ranged := parseRange(ea.Name)
-			if !strings.EqualFold(base, attr) {
-				continue
-			}
-			out = append(out, ea.Values...)
-			if ranged {
-				lastEnd, done = end, false
-			}
-		}
-		if done {
-			return out, nil
-		}
-	}
 }

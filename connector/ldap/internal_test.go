@@ -36,22 +36,6 @@ func TestAttrType(t *testing.T) {
 	}
 }
 
-func TestParseRange(t *testing.T) {
-	for _, tc := range []struct {
-		in, base, end string
-		ranged        bool
-	}{
-		{"member", "member", "", false},
-		{"member;range=0-1499", "member", "1499", true},
-		{"member;range=3000-*", "member", "", false},
-		{"Member;Range=0-9", "Member", "9", true},
-	} {
-		base, end, ranged := parseRange(tc.in)
-		assert.Equal(t, tc.base, base, tc.in)
-		assert.Equal(t, tc.end, end, tc.in)
-		assert.Equal(t, tc.ranged, ranged, tc.in)
-	}
-}
 
 func TestEncodePassword(t *testing.T) {
 	assert.Equal(t, "\"\x00a\x00\xe9\x00\"\x00", encodePassword("aé"), `"aé" in UTF-16LE`)
