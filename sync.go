@@ -59,6 +59,8 @@ type syncer struct {
 	// re-synced 50,000 times).
 	retry    []objKey
 	retrySet map[objKey]bool
+	// retrying is set during the retry pass, whose misses are final.
+	retrying bool
 	// refs caches reference resolution for the run (nil: no cache).
 	refs *refCache
 }
@@ -107,6 +109,8 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 		}
 	}
 	// Objects whose references pointed at objects synced later in this run.
+	s.retrying = true
+	defer func() { s.retrying = false }()
 	for len(s.retry) > 0 {
 		keys := s.retry
 		s.retry = nil
@@ -269,9 +273,19 @@ func (s *syncer) syncObject(w *work, o *metaverse.CSObject) error {
 			return err
 		}
 	}
-	o.Pending = metaverse.ImportNone
-	o.Changed = nil
 	o.Error = ""
+	// An object queued for the retry pass stays pending until that pass
+	// syncs it again: its references wait for objects later in this run,
+	// and if the run stops before the retry pass (a crash, a store
+	// failure), the next sync must take it up rather than leave the
+	// references out for good.
+	switch {
+	case s.retrying || !s.retrySet[objKey{o.Connector, o.ID}]:
+		o.Pending = metaverse.ImportNone
+		o.Changed = nil
+	case o.Pending == metaverse.ImportNone:
+		o.Pending = metaverse.ImportUpdate // in a full sync
+	}
 	w.putObject(o)
 	return nil
 }
