@@ -36,7 +36,6 @@ func TestAttrType(t *testing.T) {
 	}
 }
 
-
 func TestEncodePassword(t *testing.T) {
 	assert.Equal(t, "\"\x00a\x00\xe9\x00\"\x00", encodePassword("aé"), `"aé" in UTF-16LE`)
 }
