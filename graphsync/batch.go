@@ -169,19 +169,26 @@ func (c *Connector) run(ctx context.Context, tasks []*task) error {
 			inflight++
 			go func() {
 				rs := c.sendBatch(ctx, take)
-				throttled, wait := false, time.Duration(0)
+				// Throttled requests inside the batch pause everyone until
+				// their Retry-After; the batch counts as throttled (for
+				// the concurrency limit) when most of it was.
+				n, hit, wait := 0, 0, time.Duration(0)
 				for _, chain := range rs {
 					for _, r := range chain {
-						if isThrottle(r.status) {
-							throttled = true
+						n++
+						if isThrottle(r.status) || r.err != nil {
+							hit++
 							wait = max(wait, retryAfter(r.retryAfter))
 						}
 					}
 				}
-				if throttled {
+				switch {
+				case 2*hit > n:
 					c.pacer.throttled(wait)
+				case hit > 0:
+					c.pacer.pause(wait)
 				}
-				c.pacer.release(throttled)
+				c.pacer.release(2*hit > n)
 				results <- rs
 			}()
 			continue

@@ -105,8 +105,13 @@ func newClient(cfg Config, p *pacer) (*msgraph.GraphRequestAdapter, *msgraph.Gra
 			m = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 				MaxRetries:   min(cfg.MaxAttempts-1, 10),
 				DelaySeconds: 1,
-				ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
-					return true
+				// Requests with a body are retried by the connector, not
+				// here: the compression handler gzips a shallow copy of
+				// the request and consumes the original body, so this
+				// handler would re-send an empty body (kiota-http-go
+				// v1.5.4). GETs and DELETEs are safe to retry here.
+				ShouldRetry: func(_ time.Duration, _ int, req *http.Request, _ *http.Response) bool {
+					return req.Body == nil || req.Body == http.NoBody || req.Method == http.MethodGet
 				},
 			})
 		}

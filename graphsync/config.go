@@ -73,7 +73,8 @@ type Config struct {
 	// directory objects).
 	PageSize int `json:"pageSize,omitempty" yaml:"pageSize,omitempty"`
 	// ExportBatch is how many changes the engine hands to one Export call
-	// (default 400: 20 $batch requests of 20).
+	// (default 1,000: 50 $batch requests of 20, so that the pipeline of
+	// Concurrency workers rarely drains between calls).
 	ExportBatch int `json:"exportBatch,omitempty" yaml:"exportBatch,omitempty"`
 
 	// Logger receives debug and warning records (default: discard).
@@ -129,7 +130,7 @@ func (c Config) withDefaults() Config {
 		c.PageSize = 999
 	}
 	if c.ExportBatch <= 0 {
-		c.ExportBatch = 400
+		c.ExportBatch = 1000
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -115,6 +115,11 @@ func (c *Connector) plan(t *task) error {
 	}
 	switch ch.Kind {
 	case connector.Add:
+		if typ := typeOfDN(ch.DN); typ != "" {
+			// users/{id} is the DN of an object Graph created: an Add
+			// naming it is a duplicate (Graph chooses the ids).
+			return fmt.Errorf("%s names an existing object: %w", ch.DN, connector.ErrAlreadyExists)
+		}
 		return c.planAdd(t)
 	case connector.Update:
 		if ch.Anchor == "" {
@@ -128,8 +133,8 @@ func (c *Connector) plan(t *task) error {
 		path := "/" + collection[ch.Type] + "/" + url.PathEscape(string(ch.Anchor))
 		o := &op{method: http.MethodDelete, path: path, task: t}
 		o.then = func(status int, body map[string]any) []*op {
-			if status == http.StatusNotFound || status >= 200 && status < 300 {
-				return nil // already gone is as good as deleted
+			if status >= 200 && status < 300 {
+				return nil
 			}
 			t.fail(o, errorFromBody(o.method, path, status, body))
 			return nil
@@ -721,7 +726,7 @@ func nickname(s string) string {
 	return n
 }
 
-// odataString escapes a string literal for $filter ('' for ').
+// odataString escapes a string literal for $filter (” for ').
 func odataString(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
 func contains(ss []string, s string) bool {

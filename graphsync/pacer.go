@@ -133,6 +133,21 @@ func (p *pacer) throttled(after time.Duration) {
 	p.broadcast()
 }
 
+// pause makes every worker wait for after (1 s when Graph did not say),
+// without changing the concurrency limit: some requests of a batch were
+// throttled, most went through.
+func (p *pacer) pause(after time.Duration) {
+	if after <= 0 {
+		after = time.Second
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.throttles++
+	if until := p.now().Add(after); until.After(p.until) {
+		p.until = until
+	}
+}
+
 func (p *pacer) broadcast() {
 	close(p.wake)
 	p.wake = make(chan struct{})

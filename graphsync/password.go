@@ -2,6 +2,7 @@ package graphsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -32,16 +33,24 @@ func (c *Connector) SetPassword(ctx context.Context, anchor connector.Anchor, dn
 	profile.SetForceChangePasswordNextSignIn(&force)
 	u := models.NewUser()
 	u.SetPasswordProfile(profile)
-	if err := c.pacer.acquire(ctx, 1); err != nil {
-		return err
-	}
-	_, err := c.client.Users().ByUserId(id).Patch(ctx, u, nil)
-	c.pacer.release(false)
-	if err != nil {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = c.pacer.acquire(ctx, 1); err != nil {
+			return err
+		}
+		_, err = c.client.Users().ByUserId(id).Patch(ctx, u, nil)
+		c.pacer.release(false)
+		if err == nil {
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &connector.ObjectError{Anchor: anchor, DN: dnOf(TypeUser, id), Op: "set-password", Err: fromSDK("PATCH", "/users/"+id, err)}
+		err = fromSDK("PATCH", "/users/"+id, err)
+		if !errors.Is(err, connector.ErrUnavailable) || attempt >= c.cfg.MaxAttempts {
+			break
+		}
+		// The throttle observer has set the pause; acquire waits for it.
 	}
-	return nil
+	return &connector.ObjectError{Anchor: anchor, DN: dnOf(TypeUser, id), Op: "set-password", Err: err}
 }

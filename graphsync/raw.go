@@ -25,7 +25,7 @@ func (o *rawObject) Serialize(serialization.SerializationWriter) error { return 
 func (o *rawObject) GetFieldDeserializers() map[string]func(serialization.ParseNode) error {
 	return map[string]func(serialization.ParseNode) error{}
 }
-func (o *rawObject) GetAdditionalData() map[string]any     { return o.props }
+func (o *rawObject) GetAdditionalData() map[string]any      { return o.props }
 func (o *rawObject) SetAdditionalData(value map[string]any) { o.props = value }
 
 // rawPage is one page of a collection or a delta round.

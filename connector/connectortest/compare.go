@@ -36,7 +36,12 @@ func (s *state) apply(c connector.Change) {
 	case connector.Update:
 		o, ok := s.objs[c.Anchor]
 		if !ok {
-			return
+			// The engine makes an object of an Update of an unknown
+			// anchor (a delta that cannot tell a new object from a
+			// changed one, as Graph's): so does the suite.
+			o = &connector.Object{Anchor: c.Anchor, DN: c.DN, Type: c.Type, Attrs: connector.Attributes{}}
+			s.objs[c.Anchor] = o
+			s.dns[connector.FoldDN(c.DN)] = c.Anchor
 		}
 		if c.DN != "" && connector.FoldDN(c.DN) != connector.FoldDN(o.DN) {
 			delete(s.dns, connector.FoldDN(o.DN))
