@@ -148,7 +148,9 @@ func (c *Connector) selectOf(typ string) []string {
 	t, _ := c.schema.Type(typ)
 	var sel []string
 	for _, a := range t.Attributes {
-		sel = append(sel, a.Name)
+		if a.Name != "owners" { // not in delta: read separately
+			sel = append(sel, a.Name)
+		}
 	}
 	return sel
 }

@@ -24,7 +24,10 @@
 // @odata.deltaLink kept as the watermark. A delta import follows the
 // links: changed objects are Updates of the properties Graph returns,
 // members@delta are member additions and removals, @removed objects are
-// Deletes. A watermark Graph no longer accepts (410 Gone) fails with
+// Deletes. Group owners are not in Graph's delta: a full import reads
+// them (20 groups per $batch) and exports add and remove them by $ref;
+// an owner changed in the cloud shows at the next full import. A watermark
+// Graph no longer accepts (410 Gone) fails with
 // connector.ErrWatermarkExpired, and the engine runs a full import. An
 // object's anchor is its id; its DN is its Graph path, users/{id}.
 //

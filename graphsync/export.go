@@ -25,6 +25,8 @@ type task struct {
 	failed error
 	// conflicts counts the uniqueness conflicts handled, to stop a loop.
 	conflicts int
+	// ownersAdd and ownersRemove are the owner changes update sends.
+	ownersAdd, ownersRemove []connector.Anchor
 }
 
 // found records the object's anchor (a created or matched object's id).
@@ -153,7 +155,7 @@ func (c *Connector) body(t *task, attrs connector.Attributes) (map[string]any, e
 		if !ok {
 			return nil, fmt.Errorf("%s has no attribute %q: %w", t.t.Name, name, connector.ErrInvalidObject)
 		}
-		if a.Name == "members" {
+		if a.Name == "members" || a.Name == "owners" {
 			continue
 		}
 		if a.ReadOnly {
@@ -208,6 +210,12 @@ func (c *Connector) planAdd(t *task) error {
 			b["members@odata.bind"] = c.binds(first)
 		}
 		rest := members[len(first):]
+		owners := refs(t.ch.Attrs["owners"])
+		firstOwners := owners[:min(len(owners), maxBatch)]
+		if len(firstOwners) > 0 {
+			b["owners@odata.bind"] = c.binds(firstOwners)
+		}
+		restOwners := owners[len(firstOwners):]
 		create := func() []*op {
 			return []*op{t.op(http.MethodPost, "/groups", b, func(_ int, rb map[string]any) []*op {
 				id, _ := rb["id"].(string)
@@ -216,7 +224,8 @@ func (c *Connector) planAdd(t *task) error {
 					return nil
 				}
 				t.found(connector.Anchor(id))
-				return turns(t, c.memberOps(t, connector.Anchor(id), rest, nil), maxBatch)
+				ops := append(c.memberOps(t, connector.Anchor(id), rest, nil), c.ownerOps(t, connector.Anchor(id), restOwners, nil)...)
+				return turns(t, ops, maxBatch)
 			})}
 		}
 		anchor := ""
@@ -238,6 +247,8 @@ func (c *Connector) planAdd(t *task) error {
 				t.warn("hard-matched the existing cloud group %s by %s", id, c.cfg.GroupAnchor)
 				t.found(connector.Anchor(id))
 				delete(b, "members@odata.bind")
+				delete(b, "owners@odata.bind")
+				t.ownersAdd = owners
 				return c.update(t, connector.Anchor(id), b, members, nil)
 			})}
 		}
@@ -429,6 +440,17 @@ func (c *Connector) planUpdate(t *task) error {
 		if a.ReadOnly {
 			return fmt.Errorf("%s is read-only in Graph: %w", m.Name, connector.ErrInvalidObject)
 		}
+		if a.Name == "owners" {
+			switch {
+			case m.Op == connector.ModRemove && len(m.Values) == 0:
+				return fmt.Errorf("owners: removing every owner of a group is refused by Graph (a group keeps one): %w", connector.ErrConstraint)
+			case m.Op == connector.ModRemove:
+				t.ownersRemove = append(t.ownersRemove, refs(m.Values)...)
+			default:
+				t.ownersAdd = append(t.ownersAdd, refs(m.Values)...)
+			}
+			continue
+		}
 		if a.Name == "members" {
 			switch {
 			case m.Op == connector.ModRemove && len(m.Values) == 0:
@@ -514,7 +536,45 @@ func (c *Connector) update(t *task, id connector.Anchor, patch map[string]any, a
 		}
 		chain = append(chain, o)
 	}
-	return turns(t, append(chain, c.memberOps(t, id, add, remove)...), maxBatch)
+	chain = append(chain, c.memberOps(t, id, add, remove)...)
+	chain = append(chain, c.ownerOps(t, id, t.ownersAdd, t.ownersRemove)...)
+	t.ownersAdd, t.ownersRemove = nil, nil // sent once, even if update runs again
+	return turns(t, chain, maxBatch)
+}
+
+// ownerOps add owners by $ref (one request each: Graph binds owners in a
+// PATCH only at creation) and remove them; an owner already there, or
+// already gone, is what was wanted.
+func (c *Connector) ownerOps(t *task, group connector.Anchor, add, remove []connector.Anchor) []*op {
+	gpath := "/groups/" + url.PathEscape(string(group)) + "/owners"
+	var ops []*op
+	for _, m := range add {
+		path := gpath + "/$ref"
+		o := &op{method: http.MethodPost, path: path, body: map[string]any{"@odata.id": c.bindURL(m)}, task: t}
+		o.then = func(status int, rb map[string]any) []*op {
+			if status >= 200 && status < 300 {
+				return nil
+			}
+			if e := errorFromBody(o.method, path, status, rb); !alreadyMember(e) {
+				t.fail(o, e)
+			}
+			return nil
+		}
+		ops = append(ops, o)
+	}
+	for _, m := range remove {
+		path := gpath + "/" + url.PathEscape(string(m)) + "/$ref"
+		o := &op{method: http.MethodDelete, path: path, task: t}
+		o.then = func(status int, rb map[string]any) []*op {
+			if status == http.StatusNotFound || status >= 200 && status < 300 {
+				return nil
+			}
+			t.fail(o, errorFromBody(o.method, path, status, rb))
+			return nil
+		}
+		ops = append(ops, o)
+	}
+	return ops
 }
 
 // memberOps are the requests that add and remove members.

@@ -79,12 +79,14 @@ func TestExportUpdateDeleteMembers(t *testing.T) {
 	}
 	res := export(t, c, []connector.Change{{Kind: connector.Add, Type: graphsync.TypeGroup, DN: "new/g", Attrs: connector.Attributes{
 		"displayName": str("Engineering"), "description": str("All engineers"), "members": members,
+		"owners": {ref(ids[5])},
 	}}})
 	require.NoError(t, res[0].Err)
 	gid := string(res[0].Anchor)
 	g, _ := srv.Object(gid)
 	assert.Len(t, g["members"], 45, "20 at creation, the rest by members@odata.bind")
 	assert.Equal(t, true, g["securityEnabled"])
+	assert.Equal(t, []string{ids[5]}, g["owners"])
 
 	_, err := srv.Object(ids[0])
 	require.True(t, err)
@@ -98,6 +100,8 @@ func TestExportUpdateDeleteMembers(t *testing.T) {
 			{Name: "description", Op: connector.ModReplace, Values: str("Engineers")},
 			{Name: "members", Op: connector.ModAdd, Values: []connector.Value{ref(ids[50]), ref(ids[0])}}, // ids[0] is a member already
 			{Name: "members", Op: connector.ModRemove, Values: []connector.Value{ref(ids[1]), ref(ids[2]), ref(ids[59])}},
+			{Name: "owners", Op: connector.ModAdd, Values: []connector.Value{ref(ids[6])}},
+			{Name: "owners", Op: connector.ModRemove, Values: []connector.Value{ref(ids[5])}},
 		}},
 		{Kind: connector.Delete, Type: graphsync.TypeUser, Anchor: connector.Anchor(ids[55]), DN: "users/" + ids[55]},
 		{Kind: connector.Update, Type: graphsync.TypeUser, Anchor: "00000000-0000-0000-0000-000000000000", DN: "users/00000000-0000-0000-0000-000000000000",
@@ -122,6 +126,7 @@ func TestExportUpdateDeleteMembers(t *testing.T) {
 	assert.Len(t, gm, 45+1-2)
 	assert.Contains(t, gm, ids[50])
 	assert.NotContains(t, gm, ids[1])
+	assert.Equal(t, []string{ids[6]}, g["owners"])
 
 	// Clearing all members.
 	res = export(t, c, []connector.Change{{Kind: connector.Update, Type: graphsync.TypeGroup, Anchor: connector.Anchor(gid), DN: "groups/" + gid,

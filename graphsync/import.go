@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 
@@ -136,6 +138,9 @@ func (c *Connector) round(ctx context.Context, sink connector.ImportSink, wm *wa
 			return fmt.Errorf("graphsync: delta of %s: a page with neither @odata.nextLink nor @odata.deltaLink", collection[typ])
 		}
 		if pending != nil && page.deltaLink != "" {
+			if err := c.readOwners(ctx, pending); err != nil {
+				return fmt.Errorf("graphsync: owners of groups: %w", err)
+			}
 			for _, id := range order {
 				if err := sink.Object(ctx, *pending[id]); err != nil {
 					return err
@@ -177,7 +182,7 @@ func (c *Connector) change(t *connector.ObjectType, o *rawObject, initial bool) 
 	}
 	for i := range t.Attributes {
 		a := t.Attributes[i]
-		if a.Name == "members" {
+		if a.Name == "members" || a.Name == "owners" {
 			continue
 		}
 		raw, present := props[a.Name]
@@ -244,4 +249,47 @@ func mergeInitial(prev *connector.Change, next connector.Change) {
 		}
 		prev.Attrs[name] = vs
 	}
+}
+
+// readOwners reads the owners of the groups of a first round, 20 groups
+// per $batch: Graph's delta does not report owners.
+func (c *Connector) readOwners(ctx context.Context, groups map[string]*connector.Change) error {
+	var tasks []*task
+	var failed []*task
+	for id, ch := range groups {
+		ch := ch
+		t := &task{c: c, ch: *ch, result: &connector.ExportResult{}}
+		path := "/groups/" + url.PathEscape(id) + "/owners?$select=id&$top=999"
+		t.start = func() []*op {
+			return []*op{t.op(http.MethodGet, path, nil, func(_ int, rb map[string]any) []*op {
+				vs, _ := rb["value"].([]any)
+				var owners []connector.Value
+				for _, v := range vs {
+					m, _ := v.(map[string]any)
+					oid, _ := m["id"].(string)
+					typ, _ := m["@odata.type"].(string)
+					if oid != "" {
+						owners = append(owners, connector.RefValue(connector.Anchor(oid), memberDN(typ, oid)))
+					}
+				}
+				if len(owners) > 0 {
+					ch.Attrs["owners"] = owners
+				}
+				return nil
+			})}
+		}
+		tasks = append(tasks, t)
+	}
+	if err := c.run(ctx, tasks); err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if t.failed != nil {
+			failed = append(failed, t)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d groups, first %s: %w", len(failed), failed[0].ch.DN, failed[0].failed)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ func TestImportPagingAndDelta(t *testing.T) {
 	for _, id := range ids[:250] { // members spread over several delta pages
 		require.NoError(t, srv.AddMember(gid, id))
 	}
+	require.NoError(t, srv.AddOwner(gid, ids[1000]))
 	srv.ResetLog()
 
 	rec := fullImport(t, c)
@@ -36,6 +37,10 @@ func TestImportPagingAndDelta(t *testing.T) {
 	assert.Equal(t, true, u.Attrs["accountEnabled"][0].Bool())
 	g := got[connector.Anchor(gid)]
 	assert.Len(t, g.Attrs["members"], 250, "members gathered over the pages of the first round")
+	if assert.Len(t, g.Attrs["owners"], 1, "owners, read apart from the delta") {
+		a, _ := g.Attrs["owners"][0].Ref()
+		assert.Equal(t, connector.Anchor(ids[1000]), a)
+	}
 	httpReqs, _ := requests(srv)
 	assert.GreaterOrEqual(t, httpReqs, 11, "paged: 1,050 users by 100")
 	for _, r := range srv.Requests() {

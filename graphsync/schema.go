@@ -93,6 +93,9 @@ var builtin = map[string][]connector.Attribute{
 		ro(attr("onPremisesLastSyncDateTime", connector.Time)),
 		ro(attr("createdDateTime", connector.Time)),
 		multi("members", connector.Reference),
+		// owners are read by a full import (Graph's delta does not track
+		// them) and written by $ref.
+		multi("owners", connector.Reference),
 	},
 	TypeDevice: {
 		ro(attr("id", connector.String)),
