@@ -89,6 +89,7 @@ func (s *Server) batch(ctx context.Context, req *apiRequest) apiResponse {
 			}
 		}
 		sub := s.subRequest(req, it)
+		start := time.Now()
 		var resp apiResponse
 		switch {
 		case failed:
@@ -102,7 +103,7 @@ func (s *Server) batch(ctx context.Context, req *apiRequest) apiResponse {
 		status[i] = resp.status
 		responses[i] = s.subResponse(it.ID, resp)
 		s.record(Request{Method: sub.method, Path: "/v1.0" + sub.path, Query: sub.rawQuery, Status: resp.status,
-			InBatch: true, Time: time.Now()})
+			InBatch: true, Time: start})
 		state[i] = done
 		return true
 	}

@@ -19,8 +19,9 @@ import (
 // invalidate every token issued before.
 type deltaToken struct {
 	Kind   kind   `json:"k"`
-	Since  uint64 `json:"s"` // changes after this sequence number are reported
-	Cursor uint64 `json:"c"` // log position already reported in this round
+	Since  uint64 `json:"s"`            // changes after this sequence number are reported
+	Cursor uint64 `json:"c"`            // log position already reported in this round
+	Start  uint64 `json:"st,omitempty"` // sequence number when the first round began
 	Epoch  uint64 `json:"e"`
 	Select string `json:"sel,omitempty"`
 }
@@ -99,8 +100,22 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 		return s.errResponse(req, gerr)
 	}
 	withMembers := k == kindGroup && (sel == nil || slices.Contains(sel, "members"))
+	for name := range req.query {
+		switch name {
+		case "$filter", "$orderby", "$search", "$expand", "$skip", "$count":
+			return s.errResponse(req, newError(http.StatusBadRequest, "Request_UnsupportedQuery",
+				"graphtest does not support the query option '%s' on delta queries.", name))
+		}
+	}
 	pageSize := s.opts.PageSize
 	if n, ok := maxPageSize(req.header.Get("Prefer")); ok {
+		pageSize = n
+	}
+	if t := req.query.Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 999 {
+			return s.errResponse(req, badRequest("Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", t))
+		}
 		pageSize = n
 	}
 
@@ -117,7 +132,7 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 		return s.errResponse(req, e)
 	}
 	if !hasTok {
-		tok = deltaToken{Kind: k, Epoch: s.epoch, Select: rawSel}
+		tok = deltaToken{Kind: k, Epoch: s.epoch, Select: rawSel, Start: s.st.seq}
 	}
 	log := s.st.log[k]
 	emittable := func(e logEntry) (*object, bool) {
@@ -125,8 +140,12 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 		if o.lastSeq != e.seq {
 			return nil, false // reported at its last change
 		}
-		if o.deleted && (tok.Since == 0 || o.createdSeq > tok.Since) {
-			return nil, false // never seen by this client
+		if o.deleted && (o.createdSeq > tok.Cursor || tok.Since == 0 && o.lastSeq <= tok.Start) {
+			// Created after everything this client has been sent, or
+			// deleted before its first round began: never seen,
+			// nothing to remove. Other deletions are reported even
+			// if the client may have missed the object, as Graph does.
+			return nil, false
 		}
 		return o, true
 	}
@@ -162,7 +181,11 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 	if more {
 		next := tok
 		next.Cursor = last
-		body["@odata.nextLink"] = s.baseURL() + req.path + "?$skiptoken=" + s.encodeToken(next)
+		link := s.baseURL() + req.path + "?$skiptoken=" + s.encodeToken(next)
+		if t := req.query.Get("$top"); t != "" {
+			link += "&$top=" + t
+		}
+		body["@odata.nextLink"] = link
 	} else {
 		next := tok
 		next.Since, next.Cursor = s.st.seq, s.st.seq

@@ -118,6 +118,17 @@ func TestUserDelta(t *testing.T) {
 		assert.Len(t, items, 25)
 	})
 
+	t.Run("deleted while paging the first round", func(t *testing.T) {
+		first, err := c.client.Users().Delta().GetAsDeltaGetResponse(context.Background(), nil)
+		require.NoError(t, err)
+		require.Len(t, first.GetValue(), 10)
+		seen := *first.GetValue()[0].GetId()
+		require.NoError(t, srv.Delete(seen))
+		items, _, _ := userDeltaRound(t, c, *first.GetOdataNextLink(), nil)
+		require.Contains(t, items, seen, "removal of an object sent on an earlier page is reported")
+		assert.Equal(t, "deleted", removedReason(items[seen].GetAdditionalData()))
+	})
+
 	t.Run("tampered token is 400", func(t *testing.T) {
 		_, err := c.client.Users().Delta().WithUrl(link+"x").GetAsDeltaGetResponse(context.Background(), nil)
 		assert.Equal(t, http.StatusBadRequest, responseStatus(t, err))

@@ -39,9 +39,13 @@
 // Deliberate simplifications: DELETE is permanent (no deleted-items
 // container; delta reports reason "deleted"); incremental delta rounds
 // return every selected property of a changed object rather than only the
-// changed ones; $orderby, $search, $expand and $skip are refused with 400;
-// $filter is not applied to delta queries; orgContacts and service
-// principals are not modelled.
+// changed ones; $orderby, $search, $expand and $skip are refused with 400,
+// as is $filter on delta queries (delta honours $select, $top and
+// Prefer: odata.maxpagesize); manager and other navigation properties,
+// orgContacts and service principals are not modelled.
+//
+// The request log (Server.Requests) is in arrival order; an entry's Status
+// is 0 while its request is still in flight.
 //
 // # Errors
 //

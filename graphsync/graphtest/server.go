@@ -99,8 +99,26 @@ type Server struct {
 	reqSeq atomic.Uint64
 }
 
-// NewServer starts an emulator with opts. Call Close when done.
+// Validate reports options out of range: negative durations or sizes,
+// rates outside 0..1, PageSize above 999.
+func (o Options) Validate() error {
+	switch {
+	case o.PageSize < 0 || o.PageSize > 999:
+		return fmt.Errorf("graphtest: PageSize %d not in 0..999", o.PageSize)
+	case o.ThrottleRate < 0 || o.UnavailableRate < 0 || o.ThrottleRate+o.UnavailableRate > 1:
+		return fmt.Errorf("graphtest: fault rates %v+%v not in 0..1", o.ThrottleRate, o.UnavailableRate)
+	case o.Latency < 0 || o.RetryAfter < 0 || o.WriteWindow < 0 || o.WriteBudget < 0:
+		return fmt.Errorf("graphtest: negative Latency, RetryAfter, WriteWindow or WriteBudget")
+	}
+	return nil
+}
+
+// NewServer starts an emulator with opts. Call Close when done. It panics
+// if opts.Validate fails (a programming error in the test).
 func NewServer(opts Options) *Server {
+	if err := opts.Validate(); err != nil {
+		panic(err)
+	}
 	if len(opts.Domains) == 0 {
 		opts.Domains = []string{"example.com"}
 	}
@@ -109,9 +127,6 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 100
-	}
-	if opts.PageSize > 999 {
-		opts.PageSize = 999
 	}
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
