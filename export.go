@@ -273,6 +273,9 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 			} else {
 				applyExported(o, &it.change, r)
 				counts.Exported++
+				for _, w := range r.Warnings {
+					counts.addWarning(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "export " + it.change.Kind.String(), Err: errors.New(w)})
+				}
 				if it.unresolved {
 					o.Export.State = metaverse.ExportPending
 					again = append(again, o.ID)
@@ -293,6 +296,11 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 		res.addError(e.opts.MaxErrors, oe)
 	}
 	res.ErrorCount += counts.ErrorCount - len(counts.Errors)
+	for _, w := range counts.Warnings {
+		res.addWarning(e.opts.MaxErrors, w)
+		e.log.Warn("idbridge: export warning", "connector", c.name, "dn", w.DN, "warning", w.Err)
+	}
+	res.WarningCount += counts.WarningCount - len(counts.Warnings)
 	return again, nil
 }
 

@@ -100,12 +100,26 @@ type RunResult struct {
 	// counts all).
 	Errors     []*ObjectError
 	ErrorCount int
+
+	// Warnings holds the notes of changes that were applied with a
+	// difference the connected system chose, such as a duplicate
+	// userPrincipalName quarantined (connector.ExportResult.Warnings), one
+	// per note (at most Options.MaxErrors; WarningCount counts all).
+	Warnings     []*ObjectError
+	WarningCount int
 }
 
 func (r *RunResult) addError(max int, err *ObjectError) {
 	r.ErrorCount++
 	if len(r.Errors) < max {
 		r.Errors = append(r.Errors, err)
+	}
+}
+
+func (r *RunResult) addWarning(max int, w *ObjectError) {
+	r.WarningCount++
+	if len(r.Warnings) < max {
+		r.Warnings = append(r.Warnings, w)
 	}
 }
 
@@ -125,6 +139,10 @@ func (r *RunResult) String() string {
 	}
 	if r.ErrorCount > 0 {
 		fmt.Fprintf(&b, " errors=%d", r.ErrorCount)
+		n++
+	}
+	if r.WarningCount > 0 {
+		fmt.Fprintf(&b, " warnings=%d", r.WarningCount)
 		n++
 	}
 	if n == 0 {

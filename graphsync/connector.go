@@ -110,11 +110,17 @@ func (c *Connector) get(ctx context.Context, ri *abstractions.RequestInformation
 	return p, nil
 }
 
-// linkRequest is a GET of a nextLink or deltaLink Graph gave.
+// linkRequest is a GET of a nextLink or deltaLink Graph gave. The link is
+// sent to Config.BaseURL's host, whatever host it names: a watermark
+// outlives a change of endpoint (a proxy, an emulator restarted on another
+// port), and tokens never go elsewhere.
 func (c *Connector) linkRequest(link string) (*abstractions.RequestInformation, error) {
 	u, err := url.Parse(link)
 	if err != nil {
 		return nil, fmt.Errorf("graphsync: link %q: %w", link, err)
+	}
+	if base, err := url.Parse(c.cfg.BaseURL); err == nil {
+		u.Scheme, u.Host = base.Scheme, base.Host
 	}
 	ri := abstractions.NewRequestInformation()
 	ri.Method = abstractions.GET

@@ -118,3 +118,41 @@ func TestEngineCycles(t *testing.T) {
 }
 
 func str1(s string) []connector.Value { return []connector.Value{connector.StringValue(s)} }
+
+// TestEngineQuarantineWarning: a userPrincipalName held by a cloud-only
+// user is quarantined, and the run reports it on the object.
+func TestEngineQuarantineWarning(t *testing.T) {
+	ctx := context.Background()
+	srv, cloud := newEnv(t, graphtest.Options{}, func(cfg *graphsync.Config) { cfg.Types = []string{graphsync.TypeUser} })
+	_, err := srv.CreateUser(userProps("p001"))
+	require.NoError(t, err)
+	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
+	hr := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: "person", Attributes: []connector.Attribute{
+		str("id"), str("upn"), str("name"), str("title")}}}})
+	for i := range 3 {
+		hr.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprint("hr-", i)), DN: fmt.Sprint("id=", i), Type: "person", Attrs: connector.Attributes{
+			"id": str1(fmt.Sprint("hr-", i)), "upn": str1(fmt.Sprintf("p%03d@example.com", i)), "name": str1(fmt.Sprint("Person ", i)),
+		}})
+	}
+	rf, err := rules.Parse("rules.yaml", []byte(engineRules))
+	require.NoError(t, err)
+	eng, err := idbridge.New(ctx, idbridge.Config{
+		Store:      memstore.New(),
+		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "cloud": cloud},
+		Rules:      rf,
+	})
+	require.NoError(t, err)
+	c, err := eng.Cycle(ctx, idbridge.Initial)
+	require.NoError(t, err)
+	require.Empty(t, c.Errors())
+	warnings := 0
+	for _, r := range c.Runs {
+		warnings += r.WarningCount
+		for _, w := range r.Warnings {
+			assert.Contains(t, w.Error(), "quarantined")
+			assert.NotEmpty(t, w.ObjectID, "the warning names the object")
+		}
+	}
+	assert.Equal(t, 1, warnings)
+	assert.Len(t, srv.Users(), 4, "the source user exists, under a quarantined name")
+}

@@ -85,6 +85,7 @@ type store struct {
 	domains       map[string]bool   // lower-case verified domain names
 	domainList    []string
 	initialDomain string
+	pcg           *rand.PCG // the source of rng, kept for snapshots
 	rng           *rand.Rand
 	now           func() time.Time
 }
@@ -99,9 +100,10 @@ func newStore(domains []string, initial string, seed int64) *store {
 		memberOf:      map[string]*idSet{},
 		domains:       map[string]bool{},
 		initialDomain: initial,
-		rng:           rand.New(rand.NewPCG(uint64(seed), 0x67726170687465)),
+		pcg:           rand.NewPCG(uint64(seed), 0x67726170687465),
 		now:           time.Now,
 	}
+	st.rng = rand.New(st.pcg)
 	for _, d := range append([]string{initial}, domains...) {
 		if !st.domains[strings.ToLower(d)] {
 			st.domains[strings.ToLower(d)] = true
