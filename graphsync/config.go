@@ -145,7 +145,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Credential == nil {
-		errs = append(errs, errors.New("Credential is required"))
+		errs = append(errs, errors.New("a Credential is required"))
 	}
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
@@ -158,12 +158,12 @@ func (c Config) Validate() error {
 	}
 	for _, t := range c.Types {
 		if t != TypeUser && t != TypeGroup && t != TypeDevice {
-			errs = append(errs, fmt.Errorf("Types: unknown object type %q (user, group or device)", t))
+			errs = append(errs, fmt.Errorf("unknown object type %q in Types (user, group or device)", t))
 		}
 	}
 	for _, e := range c.Extensions {
 		if !extensionName.MatchString(e) {
-			errs = append(errs, fmt.Errorf("Extensions: %q is not extension_{appId without dashes}_{name}", e))
+			errs = append(errs, fmt.Errorf("extension %q is not extension_{appId without dashes}_{name}", e))
 		}
 	}
 	if c.GroupAnchor != "" && !extensionName.MatchString(c.GroupAnchor) {

@@ -28,8 +28,8 @@ func (t staticToken) GetAuthorizationToken(context.Context, *url.URL, map[string
 }
 
 func (t staticToken) GetAllowedHostsValidator() *authentication.AllowedHostsValidator {
-	v := authentication.NewAllowedHostsValidator(nil)
-	return &v
+	v, _ := authentication.NewAllowedHostsValidatorErrorCheck(nil)
+	return v
 }
 
 // sdk is a Graph SDK client wired to an emulator.
