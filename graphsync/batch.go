@@ -29,6 +29,27 @@ type op struct {
 	then     func(status int, body map[string]any) []*op
 	attempts int
 	task     *task
+	// free ops depend on nothing before them (member additions of a large
+	// group): each goes alone, in whatever batch has room, in parallel.
+	free bool
+}
+
+// splitFree cuts a chain into the chain of its dependent ops and one
+// chain per free op.
+func splitFree(chain []*op) [][]*op {
+	var out [][]*op
+	var dep []*op
+	for _, o := range chain {
+		if o.free {
+			out = append(out, []*op{o})
+		} else {
+			dep = append(dep, o)
+		}
+	}
+	if len(dep) > 0 {
+		out = append([][]*op{dep}, out...)
+	}
+	return out
 }
 
 func (o *op) write() bool { return o.method != http.MethodGet }
@@ -140,9 +161,7 @@ func split(out []response, chains [][]*op) [][]response {
 func (c *Connector) run(ctx context.Context, tasks []*task) error {
 	var queue [][]*op
 	for _, t := range tasks {
-		if chain := t.start(); len(chain) > 0 {
-			queue = append(queue, chain)
-		}
+		queue = append(queue, splitFree(t.start())...)
 	}
 	results := make(chan [][]response, c.cfg.Concurrency+1)
 	inflight := 0
@@ -213,11 +232,12 @@ func (c *Connector) acquireOrDrain(ctx context.Context, writes int, results chan
 			return err
 		case rs := <-results:
 			cancel()
-			if err := <-done; err == nil {
-				c.pacer.release(false) // got a slot after all: give it back and retry
-			}
+			acquired := <-done == nil // it may have won the race with cancel
 			*inflight--
 			*queue = append(*queue, c.handle(rs)...)
+			if acquired {
+				return nil
+			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -262,7 +282,7 @@ func (c *Connector) handle(chains [][]response) [][]*op {
 				for _, x := range follow {
 					x.task = t
 				}
-				next = append(next, follow)
+				next = append(next, splitFree(follow)...)
 			}
 			if t.failed != nil {
 				break

@@ -73,8 +73,9 @@ type Config struct {
 	// directory objects).
 	PageSize int `json:"pageSize,omitempty" yaml:"pageSize,omitempty"`
 	// ExportBatch is how many changes the engine hands to one Export call
-	// (default 1,000: 50 $batch requests of 20, so that the pipeline of
-	// Concurrency workers rarely drains between calls).
+	// (default 5,000: 250 $batch requests of 20, so that the pipeline of
+	// Concurrency workers, and the write budget, rarely wait for the
+	// engine between calls).
 	ExportBatch int `json:"exportBatch,omitempty" yaml:"exportBatch,omitempty"`
 
 	// Logger receives debug and warning records (default: discard).
@@ -130,7 +131,7 @@ func (c Config) withDefaults() Config {
 		c.PageSize = 999
 	}
 	if c.ExportBatch <= 0 {
-		c.ExportBatch = 1000
+		c.ExportBatch = 5000
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -225,7 +225,10 @@ func (c *Connector) planAdd(t *task) error {
 				}
 				t.found(connector.Anchor(id))
 				ops := append(c.memberOps(t, connector.Anchor(id), rest, nil), c.ownerOps(t, connector.Anchor(id), restOwners, nil)...)
-				return turns(t, ops, maxBatch)
+				for _, o := range ops {
+					o.free = true // the group exists: member changes in parallel
+				}
+				return ops
 			})}
 		}
 		anchor := ""
@@ -536,10 +539,18 @@ func (c *Connector) update(t *task, id connector.Anchor, patch map[string]any, a
 		}
 		chain = append(chain, o)
 	}
-	chain = append(chain, c.memberOps(t, id, add, remove)...)
-	chain = append(chain, c.ownerOps(t, id, t.ownersAdd, t.ownersRemove)...)
+	refOps := append(c.memberOps(t, id, add, remove), c.ownerOps(t, id, t.ownersAdd, t.ownersRemove)...)
 	t.ownersAdd, t.ownersRemove = nil, nil // sent once, even if update runs again
-	return turns(t, chain, maxBatch)
+	if len(chain)+len(refOps) <= maxBatch {
+		// One $batch, in order (dependsOn): when the object is gone, the
+		// PATCH fails and the rest is not attempted.
+		return append(chain, refOps...)
+	}
+	// Many member changes (a large group): each on its own, in parallel.
+	for _, o := range refOps {
+		o.free = true
+	}
+	return append(chain, refOps...)
 }
 
 // ownerOps add owners by $ref (one request each: Graph binds owners in a
@@ -600,26 +611,6 @@ func (c *Connector) memberOps(t *task, group connector.Anchor, add, remove []con
 	return ops
 }
 
-// turns cuts a chain longer than room into turns: the first turn's last
-// request, when it succeeds, releases the next turn (of up to 20).
-func turns(t *task, ops []*op, room int) []*op {
-	if len(ops) <= room || room < 1 {
-		return ops
-	}
-	head, tail := ops[:room], ops[room:]
-	last := head[len(head)-1]
-	then := last.then
-	last.then = func(status int, rb map[string]any) []*op {
-		next := then(status, rb)
-		if t.failed != nil {
-			return next
-		}
-		// When the last request asked for more (one-by-one adds), those
-		// come first, then the rest.
-		return turns(t, append(next, tail...), maxBatch)
-	}
-	return head
-}
 
 // bindOp adds up to 20 members with one PATCH of members@odata.bind
 // (https://learn.microsoft.com/graph/api/group-update). When one of them

@@ -6,48 +6,57 @@ import (
 	"time"
 )
 
-// pacer keeps the export under Graph's limits: a token bucket of writes at
-// the configured budget, a concurrency limit that halves when Graph
+// pacer keeps the export under Graph's limits: a sliding window of writes
+// no fuller than the budget, a concurrency limit that halves when Graph
 // throttles and grows back by one after a run of unthrottled batches
 // (additive increase, multiplicative decrease), and a pause shared by all
 // workers until the Retry-After of the last throttled response.
+//
+// The window is sliding, not a token bucket: any period of Budget.Per
+// holds at most Budget.Writes writes, whatever window Graph counts in, and
+// time the engine spends between exports is not lost (a bucket refilled at
+// the average rate forgets it). The writes still in flight when a window of
+// Graph's begins may land in it, so the window holds Concurrency × 20 writes
+// fewer than the budget.
 //
 // It is safe for concurrent use.
 type pacer struct {
 	mu  sync.Mutex
 	now func() time.Time
 
-	rate   float64 // writes per second; 0: unlimited
-	burst  float64
-	tokens float64
-	last   time.Time
+	window time.Duration // 0: writes unlimited
+	limit  int           // writes allowed in any window
+	sent   []stamp       // writes of the last window, oldest first
+	total  int           // writes in sent
 
 	until    time.Time // no request before this
-	limit    int       // requests in flight allowed now
+	conc     int       // requests in flight allowed now
 	max      int
 	inflight int
-	calm     int           // batches without throttling since the last change of limit
+	calm     int           // batches without throttling since the last change of conc
 	wake     chan struct{} // closed and replaced whenever a waiter may proceed
 
 	throttles int // throttled responses seen (stats)
 }
 
+type stamp struct {
+	t time.Time
+	n int
+}
+
 func newPacer(b Budget, concurrency int, now func() time.Time) *pacer {
-	p := &pacer{now: now, limit: concurrency, max: concurrency, wake: make(chan struct{}), last: now()}
+	p := &pacer{now: now, conc: concurrency, max: concurrency, wake: make(chan struct{})}
 	if b.Writes > 0 && b.Per > 0 {
-		// rate·Per + burst = Writes: whatever window Graph counts in, the
-		// writes sent in it stay within the budget.
-		p.burst = min(20, float64(b.Writes)/10)
-		p.rate = (float64(b.Writes) - p.burst) / b.Per.Seconds()
-		p.tokens = p.burst
+		p.window = b.Per
+		p.limit = max(b.Writes-concurrency*maxBatch, (b.Writes+1)/2)
 	}
 	return p
 }
 
 // acquire waits for a request slot and, for a request carrying writes,
-// for that many write tokens.
+// for room for them in the window.
 func (p *pacer) acquire(ctx context.Context, writes int) error {
-	need := float64(writes)
+	need := min(writes, p.limit)
 	for {
 		p.mu.Lock()
 		now := p.now()
@@ -56,19 +65,26 @@ func (p *pacer) acquire(ctx context.Context, writes int) error {
 		switch {
 		case now.Before(p.until):
 			wait = p.until.Sub(now)
-		case p.inflight >= p.limit:
+		case p.inflight >= p.conc:
 			wait = -1 // until a release
 		default:
-			if p.rate > 0 && need > 0 {
-				p.tokens = min(p.burst, p.tokens+now.Sub(p.last).Seconds()*p.rate)
-				p.last = now
-				if p.tokens < min(need, p.burst) {
-					wait = time.Duration((min(need, p.burst) - p.tokens) / p.rate * float64(time.Second))
+			if p.window > 0 && need > 0 {
+				p.expire(now)
+				if p.total+need > p.limit {
+					// Wait until enough of the oldest writes leave the window.
+					free := p.total + need - p.limit
+					for _, s := range p.sent {
+						free -= s.n
+						if free <= 0 {
+							wait = s.t.Add(p.window).Sub(now)
+							break
+						}
+					}
+					wait = max(wait, time.Millisecond)
 					break
 				}
-				// A request larger than the burst takes the bucket below
-				// zero: the next ones wait until it is paid back.
-				p.tokens -= need
+				p.sent = append(p.sent, stamp{now, need})
+				p.total += need
 			}
 			p.inflight++
 			p.mu.Unlock()
@@ -95,16 +111,28 @@ func (p *pacer) acquire(ctx context.Context, writes int) error {
 	}
 }
 
-// release returns a slot; throttled says whether the request (or one of its
-// batched requests) was throttled.
+// expire drops the writes older than the window.
+func (p *pacer) expire(now time.Time) {
+	i := 0
+	for i < len(p.sent) && !p.sent[i].t.Add(p.window).After(now) {
+		p.total -= p.sent[i].n
+		i++
+	}
+	if i > 0 {
+		p.sent = append(p.sent[:0], p.sent[i:]...)
+	}
+}
+
+// release returns a slot; throttled says whether the request (or most of
+// its batched requests) was throttled.
 func (p *pacer) release(throttled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inflight--
 	if !throttled {
 		p.calm++
-		if p.calm >= 4*p.limit && p.limit < p.max {
-			p.limit++
+		if p.calm >= 4*p.conc && p.conc < p.max {
+			p.conc++
 			p.calm = 0
 		}
 	}
@@ -124,7 +152,7 @@ func (p *pacer) throttled(after time.Duration) {
 	if now.After(p.until) {
 		// Halve once per throttling episode: the responses of requests
 		// already in flight when Graph said so are the same episode.
-		p.limit = max(1, p.limit/2)
+		p.conc = max(1, p.conc/2)
 	}
 	if until := now.Add(after); until.After(p.until) {
 		p.until = until
