@@ -35,6 +35,11 @@ type Config struct {
 	// Types are the object types imported and exported: any of "user",
 	// "group", "device" (default all three). Devices are imported only.
 	Types []string `json:"types,omitempty" yaml:"types,omitempty"`
+	// Select narrows a type's schema, and so the $select of its imports,
+	// to the listed properties (id is always kept): list the properties
+	// your rules use, and Graph sends only those. Rules that read a
+	// property not listed fail to load. Default: every property.
+	Select map[string][]string `json:"select,omitempty" yaml:"select,omitempty"`
 	// Extensions are directory extension properties
 	// (extension_{appIdWithoutDashes}_{name}) added to the schema as
 	// strings, for every type in Types that Graph lets carry them.

@@ -46,6 +46,9 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if err := checkSelect(cfg); err != nil {
+		return nil, fmt.Errorf("graphsync: invalid config: %w", err)
+	}
 	c := &Connector{cfg: cfg, schema: buildSchema(cfg), initialDomain: cfg.InitialDomain}
 	c.pacer = newPacer(cfg.WriteBudget, cfg.Concurrency, cfg.Now)
 	var err error

@@ -114,3 +114,25 @@ func TestDeltaExpired(t *testing.T) {
 	assert.Len(t, rec.Changes, 3)
 	assert.Empty(t, deltaImport(t, c, rec.Watermark()).Changes)
 }
+
+// TestSelect: Config.Select narrows the schema and what Graph is asked for.
+func TestSelect(t *testing.T) {
+	srv, c := newEnv(t, graphtest.Options{}, func(cfg *graphsync.Config) {
+		cfg.Types = []string{graphsync.TypeUser}
+		cfg.Select = map[string][]string{graphsync.TypeUser: {"userPrincipalName", "displayName"}}
+	})
+	seedUsers(t, srv, 2, "sel")
+	s, err := c.Schema(context.Background())
+	require.NoError(t, err)
+	ut, _ := s.Type(graphsync.TypeUser)
+	assert.Len(t, ut.Attributes, 3, "id and the two selected")
+	srv.ResetLog()
+	rec := fullImport(t, c)
+	require.Len(t, rec.Changes, 2)
+	assert.Len(t, rec.Changes[0].Attrs, 3)
+	assert.Contains(t, srv.Requests()[0].Query, "userPrincipalName")
+	assert.NotContains(t, srv.Requests()[0].Query, "jobTitle")
+
+	_, err = graphsync.New(graphsync.Config{Credential: graphsync.StaticToken("x"), Select: map[string][]string{"user": {"nope"}}})
+	assert.ErrorContains(t, err, `"nope"`)
+}

@@ -1,6 +1,8 @@
 package graphsync
 
 import (
+	"fmt"
+
 	"github.com/idbridge/idbridge/connector"
 )
 
@@ -131,7 +133,35 @@ func buildSchema(cfg Config) *connector.Schema {
 				}
 			}
 		}
+		if sel := cfg.Select[t]; len(sel) > 0 {
+			keep := ot.Attributes[:0:0]
+			for _, a := range ot.Attributes {
+				if a.Name == "id" || contains(sel, a.Name) {
+					keep = append(keep, a)
+				}
+			}
+			ot.Attributes = keep
+		}
 		s.Types = append(s.Types, ot)
 	}
 	return s
+}
+
+// checkSelect reports names in cfg.Select that are not properties.
+func checkSelect(cfg Config) error {
+	full := cfg
+	full.Select = nil
+	schema := buildSchema(full)
+	for t, names := range cfg.Select {
+		ot, ok := schema.Type(t)
+		if !ok {
+			return fmt.Errorf("select: %q is not one of Types", t)
+		}
+		for _, n := range names {
+			if _, ok := ot.Attr(n); !ok {
+				return fmt.Errorf("select: %s has no property %q", t, n)
+			}
+		}
+	}
+	return nil
 }
