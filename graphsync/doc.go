@@ -19,7 +19,8 @@
 //
 // A full import is a first delta round of each type
 // (/users/delta, /groups/delta, /devices/delta with $select of the
-// schema's properties, which Config.Select narrows to what the rules use): the objects page by page, group members as
+// schema's properties, which Config.Select narrows to what the rules
+// use): the objects page by page, group members as
 // members@delta (a $expand would stop at 20 members), and at the end the
 // @odata.deltaLink kept as the watermark. A delta import follows the
 // links: changed objects are Updates of the properties Graph returns,

@@ -611,7 +611,6 @@ func (c *Connector) memberOps(t *task, group connector.Anchor, add, remove []con
 	return ops
 }
 
-
 // bindOp adds up to 20 members with one PATCH of members@odata.bind
 // (https://learn.microsoft.com/graph/api/group-update). When one of them
 // is a member already Graph refuses the whole request: they are then
