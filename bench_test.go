@@ -13,7 +13,6 @@ import (
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/internal/memconn"
 	"github.com/idbridge/idbridge/metaverse"
-	"github.com/idbridge/idbridge/metaverse/memstore"
 	"github.com/idbridge/idbridge/rules"
 )
 
@@ -75,71 +74,83 @@ func newBenchEnv(tb testing.TB, n int, store metaverse.Store, outbound bool) *be
 }
 
 // BenchmarkFullSync measures the initial full sync of 100,000 imported
-// users through memstore, in objects per second: "inbound" runs the
-// inbound rule (scope, join lookup, projection, 6 CEL flows); "in+out" adds
-// the outbound rule (scope, 6 flows, provisioning a target object with its
-// pending export).
+// users (and 1,000,000 with IDBRIDGE_BENCH_1M=1) on each store, in objects
+// per second: "inbound" runs the inbound rule (scope, join lookup,
+// projection, 6 CEL flows); "in+out" adds the outbound rule (scope, 6
+// flows, provisioning a target object with its pending export). peak-MiB is
+// the Go runtime's peak mapped memory during the sync (the source's million
+// objects, held in memory by memconn, included).
+//
+//	go test -run '^$' -bench 'FullSync$/store=bolt' .
 func BenchmarkFullSync(b *testing.B) {
-	const n = 100_000
 	ctx := context.Background()
-	for _, outbound := range []bool{false, true} {
-		name := "inbound"
-		if outbound {
-			name = "in+out"
-		}
-		b.Run(name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				env := newBenchEnv(b, n, memstore.New(), outbound)
-				_, err := env.eng.FullImport(ctx, "ad")
-				require.NoError(b, err)
-				runtime.GC()
-				b.StartTimer()
-				start := time.Now()
-				res, err := env.eng.FullSync(ctx, "ad")
-				elapsed := time.Since(start)
-				require.NoError(b, err)
-				require.Equal(b, n, res.Projections)
-				b.ReportMetric(float64(n)/elapsed.Seconds(), "objects/s")
+	for _, st := range benchStores {
+		for _, n := range benchSizes(100_000) {
+			for _, outbound := range []bool{false, true} {
+				name := "inbound"
+				if outbound {
+					name = "in+out"
+				}
+				b.Run(fmt.Sprintf("store=%s/n=%d/%s", st.name, n, name), func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						b.StopTimer()
+						env := newBenchEnv(b, n, st.open(b), outbound)
+						_, err := env.eng.FullImport(ctx, "ad")
+						require.NoError(b, err)
+						runtime.GC()
+						b.StartTimer()
+						peak := memPeak()
+						start := time.Now()
+						res, err := env.eng.FullSync(ctx, "ad")
+						elapsed := time.Since(start)
+						b.ReportMetric(float64(peak())/(1<<20), "peak-MiB")
+						require.NoError(b, err)
+						require.Equal(b, n, res.Projections)
+						b.ReportMetric(float64(n)/elapsed.Seconds(), "objects/s")
+						b.StopTimer()
+						require.NoError(b, env.store.Close())
+						b.StartTimer()
+					}
+				})
 			}
-		})
+		}
 	}
 }
 
 // BenchmarkDeltaSync measures a delta import and delta sync of 100 changed
-// users in directories of growing size: the cost must stay flat.
+// users in directories of growing size on each store: the cost must stay
+// flat. The million runs with IDBRIDGE_BENCH_1M=1.
 func BenchmarkDeltaSync(b *testing.B) {
-	for _, n := range []int{10_000, 100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			if n > 100_000 && testing.Short() {
-				b.Skip("-short")
-			}
-			ctx := context.Background()
-			env := newBenchEnv(b, n, memstore.New(), true)
-			_, err := env.eng.FullImport(ctx, "ad")
-			require.NoError(b, err)
-			_, err = env.eng.FullSync(ctx, "ad")
-			require.NoError(b, err)
-			runtime.GC()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				for j := 0; j < 100; j++ {
-					k := (i*100 + j) * 7919 % n
-					require.NoError(b, env.ad.Modify(connector.Anchor(fmt.Sprintf("guid-%08d", k)),
-						connector.Mod{Name: "title", Op: connector.ModReplace, Values: s(fmt.Sprintf("Title %d", i))},
-						connector.Mod{Name: "department", Op: connector.ModReplace, Values: s(fmt.Sprintf("Dept%d", i%7))}))
-				}
-				b.StartTimer()
-				imp, err := env.eng.DeltaImport(ctx, "ad")
+	for _, st := range benchStores {
+		for _, n := range benchSizes(10_000, 100_000) {
+			b.Run(fmt.Sprintf("store=%s/entries=%d", st.name, n), func(b *testing.B) {
+				ctx := context.Background()
+				env := newBenchEnv(b, n, st.open(b), true)
+				_, err := env.eng.FullImport(ctx, "ad")
 				require.NoError(b, err)
-				res, err := env.eng.DeltaSync(ctx, "ad")
+				_, err = env.eng.FullSync(ctx, "ad")
 				require.NoError(b, err)
-				if imp.Updates != 100 || res.MetaverseUpdates == 0 {
-					b.Fatalf("import %v, sync %v", imp, res)
+				runtime.GC()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					for j := 0; j < 100; j++ {
+						k := (i*100 + j) * 7919 % n
+						require.NoError(b, env.ad.Modify(connector.Anchor(fmt.Sprintf("guid-%08d", k)),
+							connector.Mod{Name: "title", Op: connector.ModReplace, Values: s(fmt.Sprintf("Title %d", i))},
+							connector.Mod{Name: "department", Op: connector.ModReplace, Values: s(fmt.Sprintf("Dept%d", i%7))}))
+					}
+					b.StartTimer()
+					imp, err := env.eng.DeltaImport(ctx, "ad")
+					require.NoError(b, err)
+					res, err := env.eng.DeltaSync(ctx, "ad")
+					require.NoError(b, err)
+					if imp.Updates != 100 || res.MetaverseUpdates == 0 {
+						b.Fatalf("import %v, sync %v", imp, res)
+					}
 				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/100changes")
-		})
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/100changes")
+			})
+		}
 	}
 }

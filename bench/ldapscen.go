@@ -18,7 +18,8 @@ import (
 	"github.com/idbridge/idbridge/bench/internal/dirgen"
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/connector/ldap"
-	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/graphsync"
+	"github.com/idbridge/idbridge/graphsync/graphtest"
 	"github.com/idbridge/idbridge/metaverse/boltstore"
 	"github.com/idbridge/idbridge/rules"
 )
@@ -188,8 +189,7 @@ func fullImport(ctx context.Context, e *env) (result, error) {
 // changeLatency runs the engine with change notification (syncrepl
 // refreshAndPersist) from slapd to a cloud target, modifies users one at a
 // time and measures from each modify until the cloud holds the new value:
-// the median of 20. The cloud is the in-memory target until the Graph
-// emulator is part of the scenario.
+// the median of 20. The cloud is the Graph emulator through graphsync.
 func changeLatency(ctx context.Context, e *env) (result, error) {
 	s, err := getSlapd()
 	if err != nil {
@@ -204,7 +204,15 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 		return result{}, err
 	}
 	defer src.Close()
-	cloud := memconn.New(cloudSchema())
+	tenant := graphtest.NewServer(graphtest.Options{Token: "bench", Domains: []string{"example.test"}})
+	defer tenant.Close()
+	cloud, err := graphsync.New(graphsync.Config{
+		BaseURL: tenant.URL() + "/v1.0", Credential: graphsync.StaticToken("bench"), HTTPClient: tenant.Client(),
+		Types: []string{graphsync.TypeUser}, WriteBudget: graphsync.Unlimited,
+	})
+	if err != nil {
+		return result{}, err
+	}
 	store, err := boltstore.Open(filepath.Join(e.dir, "idbridge.db"), nil)
 	if err != nil {
 		return result{}, err
@@ -215,7 +223,7 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 		return result{}, err
 	}
 	eng, err := idbridge.New(ctx, idbridge.Config{Store: store,
-		Connectors: map[string]connector.Connector{"ldap": src, "cloud": cloud.Connector()}, Rules: rf,
+		Connectors: map[string]connector.Connector{"ldap": src, "cloud": cloud}, Rules: rf,
 		Options: idbridge.Options{DeletionThreshold: -1}})
 	if err != nil {
 		return result{}, err
@@ -226,6 +234,10 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 		return result{}, err
 	}
 	initial := time.Since(t0)
+	ids := map[string]string{} // userPrincipalName → cloud id
+	for _, u := range tenant.Users() {
+		ids[fmt.Sprint(u["userPrincipalName"])] = fmt.Sprint(u["id"])
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -249,7 +261,7 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 			return result{}, err
 		}
 		for {
-			if o, ok := cloudUser(cloud, u.Account+"@example.test"); ok && o.Attrs["jobTitle"][0].Str() == title {
+			if o, ok := tenant.Object(ids[u.Account+"@example.test"]); ok && o["jobTitle"] == title {
 				lat = append(lat, time.Since(start))
 				break
 			}
@@ -264,15 +276,6 @@ func changeLatency(ctx context.Context, e *env) (result, error) {
 	<-done
 	slices.Sort(lat)
 	return result{Value: lat[len(lat)/2].Seconds(), Extra: map[string]string{
-		"p90": seconds(lat[len(lat)*9/10].Seconds()), "max": seconds(lat[len(lat)-1].Seconds()), "target": "memconn",
+		"p90": seconds(lat[len(lat)*9/10].Seconds()), "max": seconds(lat[len(lat)-1].Seconds()), "target": "graph emulator",
 		"initial cycle": seconds(initial.Seconds())}}, nil
-}
-
-func cloudUser(cloud *memconn.System, upn string) (connector.Object, bool) {
-	for _, o := range cloud.All() {
-		if v, ok := o.Attrs.First("userPrincipalName"); ok && v.Str() == upn {
-			return o, true
-		}
-	}
-	return connector.Object{}, false
 }

@@ -188,7 +188,7 @@ func measure(ctx context.Context, s *scenario, n int, o options) string {
 	slices.Sort(vals)
 	med := vals[len(vals)/2]
 	met := "yes"
-	if !s.meets(med, n) {
+	if !s.meets(med, n) || s.maxRSS > 0 && rss > s.maxRSS {
 		met = "**no**"
 	}
 	var notes []string
@@ -258,7 +258,9 @@ func runChild(ctx context.Context, name string, o options, out io.Writer) error 
 			return func() { pprof.StopCPUProfile(); f.Close() }
 		}
 	}
+	anon := anonPeak()
 	r, err := s.run(ctx, env)
+	anonBytes := anon()
 	var skip *skipError
 	if errors.As(err, &skip) {
 		r, err = result{Skipped: skip.reason}, nil
@@ -273,6 +275,12 @@ func runChild(ctx context.Context, name string, o options, out io.Writer) error 
 		}
 	}
 	r.PeakRSS = peakRSS()
+	if r.Skipped == "" && anonBytes > 0 {
+		if r.Extra == nil {
+			r.Extra = map[string]string{}
+		}
+		r.Extra["peak anon RSS"] = mib(anonBytes)
+	}
 	return json.NewEncoder(out).Encode(r)
 }
 

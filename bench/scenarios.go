@@ -29,6 +29,7 @@ type scenario struct {
 	run         func(context.Context, *env) (result, error)
 	maxN        int    // largest N the scenario runs at (0: any)
 	maxReason   string // why not above maxN
+	maxRSS      int64  // peak RSS (bytes) above which the target is missed (0: no memory target)
 }
 
 func lookup(name string) *scenario {
@@ -67,10 +68,18 @@ var scenarios = []*scenario{
 	},
 	{
 		name:   "initial-cycle",
-		title:  "initial cycle end to end: directory → metaverse (boltstore) → cloud: wall time",
+		title:  "initial cycle end to end: directory → metaverse (boltstore) → Graph emulator through graphsync: wall time",
 		target: "100k + 10k groups < 60 s", format: seconds,
 		meets: func(v float64, n int) bool { return v < 60*float64(n)/100_000 || n < 100_000 && v < 60 },
-		run:   initialCycle,
+		run:   initialCycleGraph,
+	},
+	{
+		name:   "initial-sync",
+		title:  "initial cycle without export: directory → metaverse (boltstore), provisioning pending exports: wall time and peak RSS",
+		target: "< 1 GiB RSS at 1M", format: seconds,
+		meets:  func(float64, int) bool { return true },
+		maxRSS: initialSyncMaxRSS,
+		run:    initialSync,
 	},
 	{
 		name:   "delta-cycle",
@@ -198,37 +207,6 @@ func fullSync(ctx context.Context, e *env) (result, error) {
 		"objects": strconv.Itoa(p.objects()), "provisions": strconv.Itoa(r.Provisions)}}, nil
 }
 
-// initialCycle runs import, sync and export of every object, then the
-// confirming import, as Entra Connect's initial cycle does.
-func initialCycle(ctx context.Context, e *env) (result, error) {
-	p, err := newPipeline(ctx, e)
-	if err != nil {
-		return result{}, err
-	}
-	defer p.close()
-	stop := e.measured()
-	start := time.Now()
-	c, err := p.eng.Cycle(ctx, idbridge.Initial)
-	elapsed := time.Since(start)
-	stop()
-	if err != nil {
-		return result{}, err
-	}
-	if errs := c.Errors(); len(errs) > 0 {
-		return result{}, fmt.Errorf("%d errors, first: %v", len(errs), errs[0])
-	}
-	if got := p.cloud.Len(); got != p.objects() {
-		return result{}, fmt.Errorf("cloud holds %d objects, want %d", got, p.objects())
-	}
-	extra := map[string]string{"source": "generated", "target": "memconn"}
-	for _, r := range c.Runs {
-		if r.Duration() > elapsed/50 {
-			extra[r.Connector+" "+string(r.Profile)] = seconds(r.Duration().Seconds())
-		}
-	}
-	return result{Value: elapsed.Seconds(), Extra: extra}, nil
-}
-
 // deltaCycle runs an initial cycle (not measured), changes 100 users in the
 // source and measures the delta cycle that carries them to the cloud.
 func deltaCycle(ctx context.Context, e *env) (result, error) {
@@ -265,8 +243,4 @@ func deltaCycle(ctx context.Context, e *env) (result, error) {
 		return result{}, fmt.Errorf("delta cycle exported %d changes, want %d", exported, changes)
 	}
 	return result{Value: elapsed.Seconds(), Extra: map[string]string{"source": "generated"}}, nil
-}
-
-func throttledExport(ctx context.Context, e *env) (result, error) {
-	return result{}, skip("needs graphsync and its emulator (issue 4)")
 }

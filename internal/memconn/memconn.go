@@ -21,7 +21,8 @@ type System struct {
 	mu      sync.Mutex
 	schema  *connector.Schema
 	objects map[connector.Anchor]*connector.Object
-	log     []logEntry // change log for delta imports
+	byDN    map[string][]connector.Anchor // folded DN → anchors, so adds and reference lookups do not scan every object
+	log     []logEntry                    // change log for delta imports
 	nextID  int
 
 	// FailExport, when set, is called for every exported change; a non-nil
@@ -43,7 +44,52 @@ type logEntry struct {
 
 // New returns an empty system with the given schema.
 func New(s *connector.Schema) *System {
-	return &System{schema: s, objects: map[connector.Anchor]*connector.Object{}}
+	return &System{schema: s, objects: map[connector.Anchor]*connector.Object{}, byDN: map[string][]connector.Anchor{}}
+}
+
+// put stores o and indexes its DN; s.mu is held.
+func (s *System) put(o *connector.Object) {
+	if old, ok := s.objects[o.Anchor]; ok {
+		s.unindex(old)
+	}
+	s.objects[o.Anchor] = o
+	k := connector.FoldDN(o.DN)
+	s.byDN[k] = append(s.byDN[k], o.Anchor)
+}
+
+// unindex removes o's DN from the index; s.mu is held.
+func (s *System) unindex(o *connector.Object) {
+	k := connector.FoldDN(o.DN)
+	as := slices.DeleteFunc(s.byDN[k], func(a connector.Anchor) bool { return a == o.Anchor })
+	if len(as) == 0 {
+		delete(s.byDN, k)
+	} else {
+		s.byDN[k] = as
+	}
+}
+
+// remove deletes the object with anchor a; s.mu is held.
+func (s *System) remove(a connector.Anchor) {
+	if o, ok := s.objects[a]; ok {
+		s.unindex(o)
+		delete(s.objects, a)
+	}
+}
+
+// rename changes o's DN; s.mu is held.
+func (s *System) rename(o *connector.Object, dn string) {
+	s.unindex(o)
+	o.DN = dn
+	k := connector.FoldDN(dn)
+	s.byDN[k] = append(s.byDN[k], o.Anchor)
+}
+
+// findDN returns an object with the given DN, or nil; s.mu is held.
+func (s *System) findDN(dn string) *connector.Object {
+	if as := s.byDN[connector.FoldDN(dn)]; len(as) > 0 {
+		return s.objects[as[0]]
+	}
+	return nil
 }
 
 // Put adds or replaces an object (out of band, as an administrator would).
@@ -52,7 +98,7 @@ func (s *System) Put(o connector.Object) {
 	defer s.mu.Unlock()
 	c := o
 	c.Attrs = o.Attrs.Clone()
-	s.objects[o.Anchor] = &c
+	s.put(&c)
 	s.log = append(s.log, logEntry{anchor: o.Anchor})
 }
 
@@ -77,7 +123,7 @@ func (s *System) Rename(a connector.Anchor, dn string) error {
 	if !ok {
 		return connector.ErrNoSuchObject
 	}
-	o.DN = dn
+	s.rename(o, dn)
 	s.log = append(s.log, logEntry{anchor: a})
 	return nil
 }
@@ -87,7 +133,7 @@ func (s *System) Delete(a connector.Anchor) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.objects[a]; ok {
-		delete(s.objects, a)
+		s.remove(a)
 		s.log = append(s.log, logEntry{anchor: a, deleted: true})
 	}
 }
@@ -109,12 +155,10 @@ func (s *System) Get(a connector.Anchor) (connector.Object, bool) {
 func (s *System) ByDN(dn string) (connector.Object, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.objects {
-		if connector.FoldDN(o.DN) == connector.FoldDN(dn) {
-			c := *o
-			c.Attrs = o.Attrs.Clone()
-			return c, true
-		}
+	if o := s.findDN(dn); o != nil {
+		c := *o
+		c.Attrs = o.Attrs.Clone()
+		return c, true
 	}
 	return connector.Object{}, false
 }
@@ -267,14 +311,12 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 func (s *System) apply(ch connector.Change) (connector.Anchor, error) {
 	switch ch.Kind {
 	case connector.Add:
-		for _, o := range s.objects {
-			if ch.DN != "" && connector.FoldDN(o.DN) == connector.FoldDN(ch.DN) {
-				return "", fmt.Errorf("%s: %w", ch.DN, connector.ErrAlreadyExists)
-			}
+		if ch.DN != "" && s.findDN(ch.DN) != nil {
+			return "", fmt.Errorf("%s: %w", ch.DN, connector.ErrAlreadyExists)
 		}
 		s.nextID++
 		a := connector.Anchor("mem-" + strconv.Itoa(s.nextID))
-		s.objects[a] = &connector.Object{Anchor: a, DN: ch.DN, Type: ch.Type, Attrs: resolveRefs(s, ch.Attrs.Clone())}
+		s.put(&connector.Object{Anchor: a, DN: ch.DN, Type: ch.Type, Attrs: resolveRefs(s, ch.Attrs.Clone())})
 		s.log = append(s.log, logEntry{anchor: a})
 		return a, nil
 	case connector.Update:
@@ -288,7 +330,7 @@ func (s *System) apply(ch connector.Change) (connector.Anchor, error) {
 		}
 		o.Attrs.Apply(mods)
 		if ch.OldDN != "" {
-			o.DN = ch.DN
+			s.rename(o, ch.DN)
 		}
 		s.log = append(s.log, logEntry{anchor: ch.Anchor})
 		return ch.Anchor, nil
@@ -296,7 +338,7 @@ func (s *System) apply(ch connector.Change) (connector.Anchor, error) {
 		if _, ok := s.objects[ch.Anchor]; !ok {
 			return ch.Anchor, fmt.Errorf("<%s>: %w", ch.Anchor, connector.ErrNoSuchObject)
 		}
-		delete(s.objects, ch.Anchor)
+		s.remove(ch.Anchor)
 		s.log = append(s.log, logEntry{anchor: ch.Anchor, deleted: true})
 		return ch.Anchor, nil
 	}
@@ -308,11 +350,8 @@ func resolveRefs(s *System, attrs connector.Attributes) connector.Attributes {
 	for _, vs := range attrs {
 		for i, v := range vs {
 			if a, dn := v.Ref(); v.Type() == connector.Reference && a == "" && dn != "" {
-				for _, o := range s.objects {
-					if connector.FoldDN(o.DN) == connector.FoldDN(dn) {
-						vs[i] = connector.RefValue(o.Anchor, o.DN)
-						break
-					}
+				if o := s.findDN(dn); o != nil {
+					vs[i] = connector.RefValue(o.Anchor, o.DN)
 				}
 			}
 		}

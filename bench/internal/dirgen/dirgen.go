@@ -176,10 +176,12 @@ func (d *Directory) guid(kind uint64, i int) [16]byte {
 	return b
 }
 
-func escapeRDN(v string) string {
-	r := strings.NewReplacer(",", `\,`, "+", `\+`, `"`, `\"`, `\`, `\\`, "<", `\<`, ">", `\>`, ";", `\;`, "=", `\=`)
-	return r.Replace(v)
-}
+// rdnEscaper is built once: a group of half a million members asks for as
+// many DNs, and building a Replacer per DN was 28% of the bytes allocated
+// by a 1M-user initial sync.
+var rdnEscaper = strings.NewReplacer(",", `\,`, "+", `\+`, `"`, `\"`, `\`, `\\`, "<", `\<`, ">", `\>`, ";", `\;`, "=", `\=`)
+
+func escapeRDN(v string) string { return rdnEscaper.Replace(v) }
 
 // Groups returns the number of groups: one for every ten users, at least one.
 func (d *Directory) Groups() int { return max(1, d.Users/10) }
