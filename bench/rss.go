@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,8 @@ func anonPeak() (stop func() int64) {
 		peak = statusBytes("RssAnon:")
 		done = make(chan struct{})
 		wg   sync.WaitGroup
+		// dumped is the RssAnon of the last heap profile written.
+		dumped int64
 	)
 	wg.Add(1)
 	go func() {
@@ -32,6 +36,10 @@ func anonPeak() (stop func() int64) {
 			case <-t.C:
 				v := statusBytes("RssAnon:")
 				mu.Lock()
+				if v > dumped*5/4 && v > heapAtPeakMin() {
+					heapAtPeak(v)
+					dumped = v
+				}
 				peak = max(peak, v)
 				mu.Unlock()
 			}
@@ -42,6 +50,31 @@ func anonPeak() (stop func() int64) {
 		wg.Wait()
 		return max(peak, statusBytes("RssAnon:"))
 	}
+}
+
+// heapAtPeak writes a heap profile to $IDBRIDGE_BENCH_HEAP_AT_PEAK (when
+// set) each time the anonymous memory grows by a quarter past 256 MiB:
+// the cumulative profile written at the end hides a short spike.
+func heapAtPeak(rss int64) {
+	path := os.Getenv("IDBRIDGE_BENCH_HEAP_AT_PEAK")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%dMiB.pprof", path, rss>>20))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
+}
+
+// heapAtPeakMin is where heapAtPeak starts ($IDBRIDGE_BENCH_HEAP_AT_PEAK_MIB,
+// default 256 MiB).
+func heapAtPeakMin() int64 {
+	if n, err := strconv.ParseInt(os.Getenv("IDBRIDGE_BENCH_HEAP_AT_PEAK_MIB"), 10, 64); err == nil && n > 0 {
+		return n << 20
+	}
+	return 256 << 20
 }
 
 // statusBytes returns a "kB" field of /proc/self/status in bytes (0 when
