@@ -66,22 +66,7 @@ rules:
 func TestEngineCycles(t *testing.T) {
 	ctx := context.Background()
 	srv, cloud := newEnv(t, graphtest.Options{PageSize: 50}, func(cfg *graphsync.Config) { cfg.Types = []string{graphsync.TypeUser} })
-	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
-	hr := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: "person", Attributes: []connector.Attribute{
-		str("id"), str("upn"), str("name"), str("title")}}}})
-	for i := range 120 {
-		hr.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprint("hr-", i)), DN: fmt.Sprint("id=", i), Type: "person", Attrs: connector.Attributes{
-			"id": str1(fmt.Sprint("hr-", i)), "upn": str1(fmt.Sprintf("p%03d@example.com", i)), "name": str1(fmt.Sprint("Person ", i)), "title": str1("Staff"),
-		}})
-	}
-	rf, err := rules.Parse("rules.yaml", []byte(engineRules))
-	require.NoError(t, err)
-	eng, err := idbridge.New(ctx, idbridge.Config{
-		Store:      memstore.New(),
-		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "cloud": cloud},
-		Rules:      rf,
-	})
-	require.NoError(t, err)
+	eng, hr := newEngine(t, cloud, 120)
 
 	c, err := eng.Cycle(ctx, idbridge.Initial)
 	require.NoError(t, err)
@@ -119,6 +104,28 @@ func TestEngineCycles(t *testing.T) {
 
 func str1(s string) []connector.Value { return []connector.Value{connector.StringValue(s)} }
 
+// newEngine is an engine from an HR source of n people to cloud.
+func newEngine(t *testing.T, cloud connector.Connector, n int) (*idbridge.Engine, *memconn.System) {
+	t.Helper()
+	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
+	hr := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: "person", Attributes: []connector.Attribute{
+		str("id"), str("upn"), str("name"), str("title")}}}})
+	for i := range n {
+		hr.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprint("hr-", i)), DN: fmt.Sprint("id=", i), Type: "person", Attrs: connector.Attributes{
+			"id": str1(fmt.Sprint("hr-", i)), "upn": str1(fmt.Sprintf("p%03d@example.com", i)), "name": str1(fmt.Sprint("Person ", i)), "title": str1("Staff"),
+		}})
+	}
+	rf, err := rules.Parse("rules.yaml", []byte(engineRules))
+	require.NoError(t, err)
+	eng, err := idbridge.New(context.Background(), idbridge.Config{
+		Store:      memstore.New(),
+		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "cloud": cloud},
+		Rules:      rf,
+	})
+	require.NoError(t, err)
+	return eng, hr
+}
+
 // TestEngineQuarantineWarning: a userPrincipalName held by a cloud-only
 // user is quarantined, and the run reports it on the object.
 func TestEngineQuarantineWarning(t *testing.T) {
@@ -126,22 +133,7 @@ func TestEngineQuarantineWarning(t *testing.T) {
 	srv, cloud := newEnv(t, graphtest.Options{}, func(cfg *graphsync.Config) { cfg.Types = []string{graphsync.TypeUser} })
 	_, err := srv.CreateUser(userProps("p001"))
 	require.NoError(t, err)
-	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
-	hr := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: "person", Attributes: []connector.Attribute{
-		str("id"), str("upn"), str("name"), str("title")}}}})
-	for i := range 3 {
-		hr.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprint("hr-", i)), DN: fmt.Sprint("id=", i), Type: "person", Attrs: connector.Attributes{
-			"id": str1(fmt.Sprint("hr-", i)), "upn": str1(fmt.Sprintf("p%03d@example.com", i)), "name": str1(fmt.Sprint("Person ", i)),
-		}})
-	}
-	rf, err := rules.Parse("rules.yaml", []byte(engineRules))
-	require.NoError(t, err)
-	eng, err := idbridge.New(ctx, idbridge.Config{
-		Store:      memstore.New(),
-		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "cloud": cloud},
-		Rules:      rf,
-	})
-	require.NoError(t, err)
+	eng, _ := newEngine(t, cloud, 3)
 	c, err := eng.Cycle(ctx, idbridge.Initial)
 	require.NoError(t, err)
 	require.Empty(t, c.Errors())

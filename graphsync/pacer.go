@@ -140,24 +140,17 @@ func (p *pacer) release(throttled bool) {
 }
 
 // throttled records a 429/503/504: every worker pauses for after (1 s when
-// Graph did not say) and the concurrency limit halves.
+// Graph did not say) and the concurrency limit halves, once per throttling
+// episode (the responses of requests already in flight when Graph said so
+// are the same episode).
 func (p *pacer) throttled(after time.Duration) {
-	if after <= 0 {
-		after = time.Second
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.throttles++
-	now := p.now()
-	if now.After(p.until) {
-		// Halve once per throttling episode: the responses of requests
-		// already in flight when Graph said so are the same episode.
+	if p.now().After(p.until) {
 		p.conc = max(1, p.conc/2)
 	}
-	if until := now.Add(after); until.After(p.until) {
-		p.until = until
-	}
 	p.calm = 0
+	p.pauseLocked(after)
 	p.broadcast()
 }
 
@@ -165,11 +158,15 @@ func (p *pacer) throttled(after time.Duration) {
 // without changing the concurrency limit: some requests of a batch were
 // throttled, most went through.
 func (p *pacer) pause(after time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pauseLocked(after)
+}
+
+func (p *pacer) pauseLocked(after time.Duration) {
 	if after <= 0 {
 		after = time.Second
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.throttles++
 	if until := p.now().Add(after); until.After(p.until) {
 		p.until = until
