@@ -109,7 +109,10 @@ func (w *work) linkedEntry(conn string, a connector.Anchor) (string, bool, error
 			return id, true, nil
 		}
 	}
-	t, err := w.objectByAnchor(conn, a)
+	// Read, not adopt: a group of 500,000 members would otherwise hold
+	// every member's decoded object in one unit of work (the 1M sync's
+	// multi-gigabyte heap spike); only the entry ID is needed.
+	t, err := w.peekByAnchor(conn, a)
 	if err != nil || t == nil {
 		return "", false, err
 	}

@@ -218,6 +218,28 @@ func (w *work) dirty(k any) {
 	w.written[k] = true
 }
 
+// peekByAnchor is objectByAnchor for a read that keeps nothing: the object
+// as this unit of work sees it, not adopted into it.
+func (w *work) peekByAnchor(connName string, a connector.Anchor) (*metaverse.CSObject, error) {
+	if o, ok := w.anchors[anchorKey{connName, a}]; ok && o.Anchor == a && w.objects[objKey{o.Connector, o.ID}] == o {
+		return o, nil
+	}
+	o, err := w.tx.ObjectByAnchor(w.ctx, connName, a)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
+		if cur == nil || cur.Anchor != a {
+			return nil, nil // changed or deleted in this unit of work
+		}
+		return cur, nil
+	}
+	return o, nil
+}
+
 func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.CSObject, error) {
 	if o, ok := w.anchors[anchorKey{connName, a}]; ok && o.Anchor == a && w.objects[objKey{o.Connector, o.ID}] == o {
 		return o, nil
