@@ -142,7 +142,7 @@ func (w *work) linkedObject(id, conn string) (string, bool, error) {
 			return "", true, nil
 		}
 	}
-	e, err := w.entry(id)
+	e, err := w.peekEntry(id)
 	if err != nil || e == nil {
 		return "", false, err
 	}
@@ -174,7 +174,7 @@ func (w *work) objectRef(conn, id string) (connector.Value, bool, error) {
 			return v, true, nil
 		}
 	}
-	o, err := w.object(conn, id)
+	o, err := w.peekObject(conn, id)
 	if err != nil || o == nil {
 		return connector.Value{}, false, err
 	}

@@ -134,6 +134,38 @@ func (w *work) entry(id string) (*metaverse.Entry, error) {
 	return e, nil
 }
 
+// peekEntry is entry for a read that keeps nothing: the entry as this unit
+// of work sees it, not adopted into it (reference resolution reads one
+// entry per member of a group, which may have hundreds of thousands).
+func (w *work) peekEntry(id string) (*metaverse.Entry, error) {
+	if e, ok := w.entries[id]; ok {
+		return e, nil
+	}
+	e, err := w.tx.Entry(w.ctx, id)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return e, nil
+}
+
+// peekObject is object for a read that keeps nothing (see peekEntry).
+func (w *work) peekObject(connName, id string) (*metaverse.CSObject, error) {
+	if o, ok := w.objects[objKey{connName, id}]; ok {
+		return o, nil
+	}
+	o, err := w.tx.Object(w.ctx, connName, id)
+	if errors.Is(err, metaverse.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fatal(err)
+	}
+	return o, nil
+}
+
 // putEntry marks e (already obtained from w, or new) as written.
 func (w *work) putEntry(e *metaverse.Entry) {
 	if _, ok := w.entries[e.ID]; !ok {
