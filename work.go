@@ -122,12 +122,9 @@ func (w *work) entry(id string) (*metaverse.Entry, error) {
 	if e, ok := w.entries[id]; ok {
 		return e, nil
 	}
-	e, err := w.tx.Entry(w.ctx, id)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
+	e, err := w.peekEntry(id)
+	if err != nil || e == nil {
+		return nil, err
 	}
 	w.entries[id] = e
 	w.order = append(w.order, id)
@@ -188,12 +185,9 @@ func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
 	if o, ok := w.objects[k]; ok {
 		return o, nil
 	}
-	o, err := w.tx.Object(w.ctx, connName, id)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
+	o, err := w.peekObject(connName, id)
+	if err != nil || o == nil {
+		return nil, err
 	}
 	w.objects[k] = o
 	w.index(o)
@@ -273,21 +267,12 @@ func (w *work) peekByAnchor(connName string, a connector.Anchor) (*metaverse.CSO
 }
 
 func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.CSObject, error) {
-	if o, ok := w.anchors[anchorKey{connName, a}]; ok && o.Anchor == a && w.objects[objKey{o.Connector, o.ID}] == o {
-		return o, nil
+	o, err := w.peekByAnchor(connName, a)
+	if err != nil || o == nil {
+		return nil, err
 	}
-	o, err := w.tx.ObjectByAnchor(w.ctx, connName, a)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
-	}
-	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
-		if cur == nil || cur.Anchor != a {
-			return nil, nil // changed or deleted in this unit of work
-		}
-		return cur, nil
+	if w.objects[objKey{o.Connector, o.ID}] == o {
+		return o, nil // already in this unit of work
 	}
 	return w.adopt(o), nil
 }
