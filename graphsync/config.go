@@ -85,8 +85,7 @@ type Config struct {
 
 	// Logger receives debug and warning records (default: discard).
 	Logger *slog.Logger `json:"-" yaml:"-"`
-	// Now and Sleep are the clock (tests); default time.Now and a sleep
-	// that honours the context.
+	// Now is the pacer's clock (tests); default time.Now.
 	Now func() time.Time `json:"-" yaml:"-"`
 }
 

@@ -46,8 +46,8 @@ func (t *task) fail(o *op, err error) {
 	t.result.Err = &connector.ObjectError{Anchor: t.ch.Anchor, DN: t.ch.DN, Op: t.ch.Kind.String(), Err: err}
 }
 
-// then makes an op whose handler treats statuses in ok as success and
-// fails the task otherwise.
+// op makes an op whose handler passes a 2xx response to ok and fails the
+// task otherwise.
 func (t *task) op(method, path string, body map[string]any, ok func(status int, body map[string]any) []*op) *op {
 	o := &op{method: method, path: path, body: body, task: t}
 	o.then = func(status int, rb map[string]any) []*op {
@@ -59,6 +59,27 @@ func (t *task) op(method, path string, body map[string]any, ok func(status int, 
 	}
 	return o
 }
+
+// refOp makes a write whose only result is success or failure: a 2xx, or
+// an error accept takes as the wanted state (a member already there, or
+// already gone), succeeds; anything else fails the task.
+func (t *task) refOp(method, path string, body map[string]any, accept func(*Error) bool) *op {
+	o := &op{method: method, path: path, body: body, task: t}
+	o.then = func(status int, rb map[string]any) []*op {
+		if status >= 200 && status < 300 {
+			return nil
+		}
+		if e := errorFromBody(method, path, status, rb); !accept(e) {
+			t.fail(o, e)
+		}
+		return nil
+	}
+	return o
+}
+
+func notFound(e *Error) bool { return e.Status == http.StatusNotFound }
+
+func never(*Error) bool { return false }
 
 // Export applies changes through JSON batches. Users and groups are
 // created, updated (PATCH of the changed properties) and deleted; group
@@ -132,15 +153,7 @@ func (c *Connector) plan(t *task) error {
 		if ch.Anchor == "" {
 			return fmt.Errorf("a delete without an anchor: %w", connector.ErrInvalidObject)
 		}
-		path := "/" + collection[ch.Type] + "/" + url.PathEscape(string(ch.Anchor))
-		o := &op{method: http.MethodDelete, path: path, task: t}
-		o.then = func(status int, body map[string]any) []*op {
-			if status >= 200 && status < 300 {
-				return nil
-			}
-			t.fail(o, errorFromBody(o.method, path, status, body))
-			return nil
-		}
+		o := t.refOp(http.MethodDelete, "/"+collection[ch.Type]+"/"+url.PathEscape(string(ch.Anchor)), nil, never)
 		t.start = func() []*op { return []*op{o} }
 		return nil
 	}
@@ -560,30 +573,10 @@ func (c *Connector) ownerOps(t *task, group connector.Anchor, add, remove []conn
 	gpath := "/groups/" + url.PathEscape(string(group)) + "/owners"
 	var ops []*op
 	for _, m := range add {
-		path := gpath + "/$ref"
-		o := &op{method: http.MethodPost, path: path, body: map[string]any{"@odata.id": c.bindURL(m)}, task: t}
-		o.then = func(status int, rb map[string]any) []*op {
-			if status >= 200 && status < 300 {
-				return nil
-			}
-			if e := errorFromBody(o.method, path, status, rb); !alreadyMember(e) {
-				t.fail(o, e)
-			}
-			return nil
-		}
-		ops = append(ops, o)
+		ops = append(ops, t.refOp(http.MethodPost, gpath+"/$ref", map[string]any{"@odata.id": c.bindURL(m)}, alreadyMember))
 	}
 	for _, m := range remove {
-		path := gpath + "/" + url.PathEscape(string(m)) + "/$ref"
-		o := &op{method: http.MethodDelete, path: path, task: t}
-		o.then = func(status int, rb map[string]any) []*op {
-			if status == http.StatusNotFound || status >= 200 && status < 300 {
-				return nil
-			}
-			t.fail(o, errorFromBody(o.method, path, status, rb))
-			return nil
-		}
-		ops = append(ops, o)
+		ops = append(ops, t.refOp(http.MethodDelete, gpath+"/"+url.PathEscape(string(m))+"/$ref", nil, notFound))
 	}
 	return ops
 }
@@ -597,16 +590,8 @@ func (c *Connector) memberOps(t *task, group connector.Anchor, add, remove []con
 		ops = append(ops, c.bindOp(t, gpath, chunk))
 	}
 	for _, m := range remove {
-		path := gpath + "/members/" + url.PathEscape(string(m)) + "/$ref"
-		o := &op{method: http.MethodDelete, path: path, task: t}
-		o.then = func(status int, rb map[string]any) []*op {
-			if status == http.StatusNotFound || status >= 200 && status < 300 {
-				return nil // not a member (any more) is what was wanted
-			}
-			t.fail(o, errorFromBody(o.method, path, status, rb))
-			return nil
-		}
-		ops = append(ops, o)
+		// Not a member (any more) is what was wanted.
+		ops = append(ops, t.refOp(http.MethodDelete, gpath+"/members/"+url.PathEscape(string(m))+"/$ref", nil, notFound))
 	}
 	return ops
 }
@@ -628,18 +613,7 @@ func (c *Connector) bindOp(t *task, gpath string, chunk []connector.Anchor) *op 
 		}
 		var one []*op
 		for _, m := range chunk {
-			path := gpath + "/members/$ref"
-			x := &op{method: http.MethodPost, path: path, body: map[string]any{"@odata.id": c.bindURL(m)}, task: t}
-			x.then = func(status int, rb map[string]any) []*op {
-				if status >= 200 && status < 300 {
-					return nil
-				}
-				if e := errorFromBody(x.method, path, status, rb); !alreadyMember(e) {
-					t.fail(x, e)
-				}
-				return nil
-			}
-			one = append(one, x)
+			one = append(one, t.refOp(http.MethodPost, gpath+"/members/$ref", map[string]any{"@odata.id": c.bindURL(m)}, alreadyMember))
 		}
 		return one
 	}

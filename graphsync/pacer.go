@@ -36,7 +36,6 @@ type pacer struct {
 	calm     int           // batches without throttling since the last change of conc
 	wake     chan struct{} // closed and replaced whenever a waiter may proceed
 
-	throttles int // throttled responses seen (stats)
 }
 
 type stamp struct {
@@ -167,7 +166,6 @@ func (p *pacer) pauseLocked(after time.Duration) {
 	if after <= 0 {
 		after = time.Second
 	}
-	p.throttles++
 	if until := p.now().Add(after); until.After(p.until) {
 		p.until = until
 	}
