@@ -35,6 +35,9 @@ type valueRange struct {
 // a name without a range option (or a malformed one, taken as a plain
 // name).
 func parseValueRange(name string) (r valueRange, ok bool) {
+	if strings.IndexByte(name, ';') < 0 {
+		return valueRange{base: name}, false // the common case, on every attribute of every entry
+	}
 	i := strings.Index(strings.ToLower(name), ";range=")
 	if i < 0 {
 		return valueRange{base: name}, false
