@@ -2,8 +2,6 @@ package idbridge_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"runtime/metrics"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idbridge/idbridge/internal/testenv"
@@ -48,22 +45,7 @@ var benchStores = []struct {
 
 // benchSchema returns a fresh schema name, dropped when b ends.
 func benchSchema(b *testing.B, dsn string) string {
-	r := make([]byte, 6)
-	rand.Read(r)
-	schema := "bench_" + hex.EncodeToString(r)
-	b.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			b.Logf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			b.Logf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return testenv.PGSchema(b, dsn, "bench_")
 }
 
 // benchSizes returns the directory sizes a benchmark runs at: the million

@@ -6,8 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/idbridge/idbridge/internal/testenv"
@@ -69,22 +66,7 @@ func pgBackend(t *testing.T) *backend {
 	b := &backend{name: "pgstore", env: []string{dsnEnv + "=" + withParam(dsn, "synchronous_commit", "off")}}
 	// Each store is a fresh schema, dropped after the test.
 	b.newLoc = func(t *testing.T) string {
-		r := make([]byte, 6)
-		rand.Read(r)
-		schema := "crash_" + hex.EncodeToString(r)
-		t.Cleanup(func() {
-			ctx := context.Background()
-			conn, err := pgx.Connect(ctx, dsn)
-			if err != nil {
-				t.Logf("dropping schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-				t.Logf("dropping schema %s: %v", schema, err)
-			}
-		})
-		return schema
+		return testenv.PGSchema(t, dsn, "crash_")
 	}
 	b.clone = func(t *testing.T, from string) string {
 		ctx := context.Background()

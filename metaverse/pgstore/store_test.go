@@ -3,8 +3,6 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"sync"
 	"testing"
@@ -26,21 +24,7 @@ import (
 func newSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
 	dsn = testenv.Get(t, "IDBRIDGE_PG_DSN", "PostgreSQL")
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema = "t_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Logf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE"); err != nil {
-			t.Logf("dropping schema %s: %v", schema, err)
-		}
-	})
+	schema = testenv.PGSchema(t, dsn, "t_")
 	return dsn, schema
 }
 
