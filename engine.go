@@ -77,6 +77,11 @@ type Options struct {
 	// BatchSize is the number of objects staged or synced per store
 	// transaction. Default 500.
 	BatchSize int
+	// LargeObjectValues is the number of attribute values above which an
+	// object (a group with many members) is synced in a store transaction
+	// of its own rather than with the rest of its batch, so that a batch
+	// never holds several large groups in memory at once. Default 20,000.
+	LargeObjectValues int
 	// ExportBatchSize is the number of changes per Connector.Export call
 	// when the connector has no connector.ExportBatcher. Default 100.
 	ExportBatchSize int
@@ -101,6 +106,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
+	}
+	if o.LargeObjectValues <= 0 {
+		o.LargeObjectValues = 20_000
 	}
 	if o.ExportBatchSize <= 0 {
 		o.ExportBatchSize = 100

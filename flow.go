@@ -190,7 +190,7 @@ func (s *syncer) toMetaverse(w *work, obj *metaverse.CSObject, vals []connector.
 		}
 		if entryID == "" {
 			if current != nil {
-				s.retryLater(objKey{current.Connector, current.ID})
+				s.retryLater(current)
 			}
 			continue
 		}

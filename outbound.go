@@ -210,7 +210,7 @@ func (s *syncer) toTarget(w *work, connName string, vals []connector.Value, curr
 			out = append(out, connector.RefValue(connector.Anchor(objectID), ""))
 		} else if exists && current != nil {
 			// The target may be provisioned later in this run.
-			s.retryLater(objKey{current.Connector, current.ID})
+			s.retryLater(current)
 		}
 	}
 	return out, nil

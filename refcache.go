@@ -25,7 +25,7 @@ type refCache struct {
 
 type firstLink struct{ conn, objectID string }
 
-const maxRefCache = 250_000
+const maxRefCache = 100_000
 
 func newRefCache() *refCache {
 	return &refCache{entryOf: map[anchorKey]string{}, targetOf: map[string][]firstLink{}, objRef: map[objKey]connector.Value{}}

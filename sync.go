@@ -59,21 +59,29 @@ type syncer struct {
 	// re-synced 50,000 times).
 	retry    []objKey
 	retrySet map[objKey]bool
+	// retryBig holds the queued objects too big to share a transaction
+	// (Options.LargeObjectValues).
+	retryBig map[objKey]bool
 	// retrying is set during the retry pass, whose misses are final.
 	retrying bool
 	// refs caches reference resolution for the run (nil: no cache).
 	refs *refCache
 }
 
-// retryLater queues k for the retry pass at the end of the run.
-func (s *syncer) retryLater(k objKey) {
+// retryLater queues o for the retry pass at the end of the run.
+func (s *syncer) retryLater(o *metaverse.CSObject) {
+	k := objKey{o.Connector, o.ID}
 	if s.retrySet[k] {
 		return
 	}
 	if s.retrySet == nil {
 		s.retrySet = map[objKey]bool{}
+		s.retryBig = map[objKey]bool{}
 	}
 	s.retrySet[k] = true
+	if valueCount(o) > s.e.opts.LargeObjectValues {
+		s.retryBig[k] = true
+	}
 	s.retry = append(s.retry, k)
 }
 
@@ -81,8 +89,17 @@ func (s *syncer) retryLater(k objKey) {
 func (s *syncer) truncateRetry(n int) {
 	for _, k := range s.retry[n:] {
 		delete(s.retrySet, k)
+		delete(s.retryBig, k)
 	}
 	s.retry = s.retry[:n]
+}
+
+func valueCount(o *metaverse.CSObject) int {
+	n := 0
+	for _, vs := range o.Attrs {
+		n += len(vs)
+	}
+	return n
 }
 
 func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
@@ -104,7 +121,7 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 			break
 		}
 		after = page[len(page)-1].ID
-		if err := s.batch(ctx, page); err != nil {
+		if err := s.page(ctx, page); err != nil {
 			return err
 		}
 	}
@@ -115,19 +132,68 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 		keys := s.retry
 		s.retry = nil
 		clear(s.retrySet)
-		for i := 0; i < len(keys); i += s.e.opts.BatchSize {
-			chunk := keys[i:min(i+s.e.opts.BatchSize, len(keys))]
-			if err := s.batchKeys(ctx, chunk); err != nil {
+		big := s.retryBig
+		s.retryBig = map[objKey]bool{}
+		for len(keys) > 0 {
+			n := 1
+			if !big[keys[0]] {
+				for n < min(s.e.opts.BatchSize, len(keys)) && !big[keys[n]] {
+					n++
+				}
+			}
+			if err := s.batchKeys(ctx, keys[:n]); err != nil {
 				return err
 			}
+			keys = keys[n:]
 		}
 		s.retry = nil // a second miss is final for this run
 		clear(s.retrySet)
+		clear(s.retryBig)
 	}
 	return nil
 }
 
-// batch syncs a page of objects in one transaction.
+// page syncs a page of objects: in one transaction, but for the large ones
+// (more than Options.LargeObjectValues values), each synced in a
+// transaction of its own. Their decoded copies are dropped from the page at
+// once and read again in their transaction, so that the page never holds
+// several of them.
+//
+// A transaction holds what it decoded, resolved and wrote until it
+// commits: the largest groups of a million-entry directory (hundreds of
+// thousands of members each) are often neighbours, and syncing them in one
+// transaction held them all at once — the peak of a 1M-entry sync's memory.
+func (s *syncer) page(ctx context.Context, page []*metaverse.CSObject) error {
+	var big []bool
+	for i, o := range page {
+		if valueCount(o) > s.e.opts.LargeObjectValues {
+			if big == nil {
+				big = make([]bool, len(page))
+			}
+			big[i] = true
+			page[i] = &metaverse.CSObject{Connector: o.Connector, ID: o.ID} // no Type: one reads it
+		}
+	}
+	if big == nil {
+		return s.batch(ctx, page)
+	}
+	for start := 0; start < len(page); {
+		end := start + 1
+		if !big[start] {
+			for end < len(page) && !big[end] {
+				end++
+			}
+		}
+		if err := s.batch(ctx, page[start:end]); err != nil {
+			return err
+		}
+		clear(page[start:end]) // let the collector have them
+		start = end
+	}
+	return nil
+}
+
+// batch syncs objects in one transaction.
 func (s *syncer) batch(ctx context.Context, page []*metaverse.CSObject) error {
 	return s.update(ctx, func(b *batch, w func() *work) error {
 		for _, o := range page {

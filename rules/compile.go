@@ -534,9 +534,14 @@ func (c *Compiled) eval(ctx context.Context, in *Input, flows []compiledFlow) ([
 					break
 				}
 			}
-			if err == nil {
-				buf = append(buf, vs...)
+			if err != nil {
+				break
 			}
+			// Values are immutable: the result shares the source's list
+			// (a group's members) rather than copying it; its capacity
+			// is cut so that an append to it copies.
+			res = append(res, FlowResult{Target: f.target, ApplyOnce: f.applyOnce, Merge: f.merge, Values: vs[:len(vs):len(vs)]})
+			continue
 		case flowConst:
 			buf = append(buf, f.constant...)
 		}
