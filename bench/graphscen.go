@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/graphsync"
 	"github.com/idbridge/idbridge/graphsync/graphtest"
-	"github.com/idbridge/idbridge/metaverse/boltstore"
 	"github.com/idbridge/idbridge/rules"
 )
 
@@ -30,14 +28,14 @@ const groupAnchor = "extension_0123456789abcdef0123456789abcdef_sourceAnchor"
 var scaledBudget = graphsync.Budget{Writes: 2000, Per: 2 * time.Second}
 
 // graphPipeline is a generated AD, the Graph emulator with graphsync as the
-// cloud side, and an engine on a boltstore.
+// cloud side, and an engine on a boltstore (or PostgreSQL: -store pg).
 type graphPipeline struct {
 	dir   *dirgen.Directory
 	ad    *dirgen.Source
 	srv   *graphtest.Server
 	cloud *graphsync.Connector
 	eng   *idbridge.Engine
-	store *boltstore.Store
+	store *benchStore
 }
 
 func newGraphPipeline(ctx context.Context, e *env, opts graphtest.Options, budget graphsync.Budget) (*graphPipeline, error) {
@@ -60,7 +58,7 @@ func newGraphPipeline(ctx context.Context, e *env, opts graphtest.Options, budge
 		p.srv.Close()
 		return nil, err
 	}
-	p.store, err = boltstore.Open(filepath.Join(e.dir, "idbridge.db"), nil)
+	p.store, err = openStore(ctx, e)
 	if err != nil {
 		p.srv.Close()
 		return nil, err
@@ -82,7 +80,7 @@ func newGraphPipeline(ctx context.Context, e *env, opts graphtest.Options, budge
 }
 
 func (p *graphPipeline) close() {
-	p.store.Close()
+	p.store.close()
 	p.srv.Close()
 }
 

@@ -60,6 +60,7 @@ type options struct {
 	cpuProfile string // directory
 	memProfile string // directory
 	out        string // markdown file to append rows to
+	store      string // bolt or pg
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "directory to write one CPU profile per scenario and size (first run)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "directory to write one heap profile per scenario and size (first run)")
 	fs.StringVar(&o.out, "out", "", "also append the table to this markdown file")
+	fs.StringVar(&o.store, "store", "bolt", "the store the sync scenarios use: bolt, or pg (a fresh schema at $IDBRIDGE_PG_DSN)")
 	fs.StringVar(&child, "child", "", "internal: run one scenario in this process")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	if err := fs.Parse(args); err != nil {
@@ -167,7 +169,7 @@ func measure(ctx context.Context, s *scenario, n int, o options) string {
 	var rss int64
 	var extra map[string]string
 	for i := 0; i < o.runs; i++ {
-		args := []string{"-child", s.name, "-n", strconv.Itoa(n), "-seed", strconv.FormatUint(o.seed, 10)}
+		args := []string{"-child", s.name, "-n", strconv.Itoa(n), "-seed", strconv.FormatUint(o.seed, 10), "-store", o.store}
 		if i == 0 && o.cpuProfile != "" {
 			args = append(args, "-cpuprofile", o.cpuProfile)
 		}
@@ -244,7 +246,7 @@ func runChild(ctx context.Context, name string, o options, out io.Writer) error 
 		return err
 	}
 	defer os.RemoveAll(work)
-	env := &env{n: o.n, seed: o.seed, dir: work}
+	env := &env{n: o.n, seed: o.seed, dir: work, store: o.store}
 	if o.cpuProfile != "" {
 		env.startProfile = func() (stop func()) {
 			f, err := os.Create(filepath.Join(o.cpuProfile, fmt.Sprintf("%s-%s.cpu.pprof", name, size(o.n))))
@@ -289,6 +291,8 @@ type env struct {
 	n    int
 	seed uint64
 	dir  string // a temporary directory, removed after the run
+	// store is the -store flag: "bolt" (default) or "pg" (see openStore).
+	store string
 	// startProfile starts the CPU profile, if asked for, around the part
 	// of the scenario that is measured; the returned function stops it.
 	startProfile func() (stop func())

@@ -4,7 +4,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/idbridge/idbridge/bench/internal/dirgen"
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/internal/memconn"
-	"github.com/idbridge/idbridge/metaverse/boltstore"
 	"github.com/idbridge/idbridge/rules"
 )
 
@@ -127,13 +125,13 @@ func cloudSchema() *connector.Schema {
 }
 
 // pipeline is a generated AD (in memory), a cloud target and an engine on a
-// boltstore in the run's directory.
+// boltstore in the run's directory (or PostgreSQL: -store pg).
 type pipeline struct {
 	dir   *dirgen.Directory
 	ad    *dirgen.Source // generated as imported: the source costs no memory
 	cloud *memconn.System
 	eng   *idbridge.Engine
-	store *boltstore.Store
+	store *benchStore
 }
 
 func newPipeline(ctx context.Context, e *env) (*pipeline, error) {
@@ -143,7 +141,7 @@ func newPipeline(ctx context.Context, e *env) (*pipeline, error) {
 	}
 	p.ad = dirgen.NewSource(p.dir)
 	var err error
-	p.store, err = boltstore.Open(filepath.Join(e.dir, "idbridge.db"), nil)
+	p.store, err = openStore(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -158,13 +156,13 @@ func newPipeline(ctx context.Context, e *env) (*pipeline, error) {
 		Options:    idbridge.Options{DeletionThreshold: -1},
 	})
 	if err != nil {
-		p.store.Close()
+		p.store.close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *pipeline) close() { p.store.Close() }
+func (p *pipeline) close() { p.store.close() }
 
 func (p *pipeline) objects() int { return p.dir.Users + p.dir.Groups() }
 

@@ -46,8 +46,11 @@ func initialSync(ctx context.Context, e *env) (result, error) {
 		"provisions":    strconv.Itoa(syn.Provisions),
 		"objects/s":     fmt.Sprintf("%.0f", float64(p.objects())/elapsed.Seconds()),
 	}
-	if st, err := p.store.Stats(ctx); err == nil {
-		extra["store"] = mib(st.Bytes)
+	if b, err := p.store.bytes(ctx); err == nil {
+		extra["store"] = mib(b)
+	}
+	if e.store == "pg" {
+		extra["store"] += " (pgstore)"
 	}
 	return result{Value: elapsed.Seconds(), Extra: extra}, nil
 }

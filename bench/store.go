@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/boltstore"
+	"github.com/idbridge/idbridge/metaverse/pgstore"
+)
+
+// benchStore is the store a scenario syncs into: boltstore in the run's
+// directory (-store bolt, the default), or a fresh schema of the
+// PostgreSQL at $IDBRIDGE_PG_DSN (-store pg), dropped when closed.
+type benchStore struct {
+	metaverse.Store
+	bytes func(context.Context) (int64, error) // size on disk
+	close func()
+}
+
+func openStore(ctx context.Context, e *env) (*benchStore, error) {
+	switch e.store {
+	case "", "bolt":
+		s, err := boltstore.Open(filepath.Join(e.dir, "idbridge.db"), nil)
+		if err != nil {
+			return nil, err
+		}
+		return &benchStore{Store: s,
+			bytes: func(ctx context.Context) (int64, error) {
+				st, err := s.Stats(ctx)
+				if err != nil {
+					return 0, err
+				}
+				return st.Bytes, nil
+			},
+			close: func() { s.Close() },
+		}, nil
+	case "pg":
+		dsn := os.Getenv("IDBRIDGE_PG_DSN")
+		if dsn == "" {
+			return nil, &skipError{"-store pg needs IDBRIDGE_PG_DSN (scripts/servers/postgres.sh start DIR prints it)"}
+		}
+		r := make([]byte, 6)
+		rand.Read(r)
+		schema := "bench_" + hex.EncodeToString(r)
+		drop := func() {
+			ctx := context.Background()
+			if conn, err := pgx.Connect(ctx, dsn); err == nil {
+				conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+				conn.Close(ctx)
+			}
+		}
+		s, err := pgstore.Open(ctx, dsn, &pgstore.Options{Schema: schema})
+		if err != nil {
+			drop()
+			return nil, err
+		}
+		return &benchStore{Store: s,
+			bytes: func(ctx context.Context) (int64, error) {
+				st, err := s.Stats(ctx)
+				if err != nil {
+					return 0, err
+				}
+				return st.Bytes, nil
+			},
+			close: func() { s.Close(); drop() },
+		}, nil
+	}
+	return nil, fmt.Errorf("-store %q: want bolt or pg", e.store)
+}
