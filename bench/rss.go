@@ -92,3 +92,29 @@ func statusBytes(field string) int64 {
 	}
 	return 0
 }
+
+// majorFaults returns the process's major page faults so far (pages read
+// from disk: for boltstore, its memory-mapped file), from /proc/self/stat;
+// -1 where there is none.
+func majorFaults() int64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// count from the last ')'. majflt is field 12, the 10th after it.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 10 {
+		return -1
+	}
+	n, err := strconv.ParseInt(f[9], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}

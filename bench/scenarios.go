@@ -226,9 +226,11 @@ func deltaCycle(ctx context.Context, e *env) (result, error) {
 	}
 	runtime.GC()
 	stop := e.measured()
+	faults := majorFaults()
 	start := time.Now()
 	c, err := p.eng.Cycle(ctx, idbridge.Delta)
 	elapsed := time.Since(start)
+	faults = majorFaults() - faults
 	stop()
 	if err != nil {
 		return result{}, err
@@ -240,5 +242,5 @@ func deltaCycle(ctx context.Context, e *env) (result, error) {
 	if exported != changes {
 		return result{}, fmt.Errorf("delta cycle exported %d changes, want %d", exported, changes)
 	}
-	return result{Value: elapsed.Seconds(), Extra: map[string]string{"source": "generated"}}, nil
+	return result{Value: elapsed.Seconds(), Extra: map[string]string{"source": "generated", "major faults": strconv.FormatInt(faults, 10)}}, nil
 }
