@@ -22,6 +22,17 @@ type tx struct {
 	btx     *bolt.Tx
 	write   bool
 	indexed map[string]bool // declared indexes, loaded on first use
+	// scratch is where records are encoded before they are copied into a
+	// slice of their own (see own).
+	scratch []byte
+}
+
+// own returns an exactly sized copy of the record encoded in t.scratch:
+// bbolt keeps a value until commit, so each needs a slice of its own, and
+// encoding straight into a new slice grew it a dozen times per record.
+func (t *tx) own(encoded []byte) []byte {
+	t.scratch = encoded[:0]
+	return bytes.Clone(encoded)
 }
 
 var _ metaverse.Tx = (*tx)(nil)
@@ -133,7 +144,7 @@ func (t *tx) PutEntry(ctx context.Context, e *metaverse.Entry) error {
 			}
 		}
 	}
-	buf := codec.AppendEntry(nil, e) // bbolt keeps the slice until commit: never reuse it
+	buf := t.own(codec.AppendEntry(t.scratch[:0], e))
 	if err := entries.Put([]byte(e.ID), buf); err != nil {
 		return err
 	}
@@ -368,7 +379,7 @@ func (t *tx) PutObject(ctx context.Context, o *metaverse.CSObject) error {
 		if err != nil {
 			return corrupt("object", o.Connector+"/"+o.ID, err)
 		}
-		buf := codec.AppendObject(nil, o) // kept by bbolt until commit
+		buf := t.own(codec.AppendObject(t.scratch[:0], o))
 		if err := objects.Put(id, buf); err != nil {
 			return err
 		}
@@ -376,7 +387,7 @@ func (t *tx) PutObject(ctx context.Context, o *metaverse.CSObject) error {
 		// links an object changes none of them.
 		return t.reindexObject(cs, id, false, ok, nk)
 	}
-	buf := codec.AppendObject(nil, o)
+	buf := t.own(codec.AppendObject(t.scratch[:0], o))
 	if err := objects.Put(id, buf); err != nil {
 		return err
 	}
