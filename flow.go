@@ -28,7 +28,15 @@ type contribution struct {
 // attribute no longer contributed by anyone is recalled (cleared).
 // current is the object being synced (its copy in w), or nil.
 func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.CSObject) error {
-	var all []contribution
+	// The contributions slice is reused from entry to entry (growing it
+	// anew was a tenth of a full sync's allocations); taken, not shared,
+	// in case of re-entry.
+	all := s.contribs[:0]
+	s.contribs = nil
+	defer func() {
+		clear(all)
+		s.contribs = all[:0]
+	}()
 	for _, l := range entry.Links {
 		var obj *metaverse.CSObject
 		if current != nil && l.Connector == current.Connector && l.ObjectID == current.ID {

@@ -66,6 +66,8 @@ type syncer struct {
 	retrying bool
 	// refs caches reference resolution for the run (nil: no cache).
 	refs *refCache
+	// contribs is recompute's buffer.
+	contribs []contribution
 }
 
 // retryLater queues o for the retry pass at the end of the run.
