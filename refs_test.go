@@ -48,6 +48,24 @@ func (s *countingStore) Update(ctx context.Context, fn func(metaverse.Tx) error)
 	return s.Store.Update(ctx, func(tx metaverse.Tx) error { return fn(countingTx{tx, s}) })
 }
 
+// newRefsEngine returns an engine on store with the test rules and
+// in-memory ad, hr and cloud systems; the store is closed after the test.
+func newRefsEngine(t *testing.T, store metaverse.Store, opts idbridge.Options) (*idbridge.Engine, *memconn.System, *memconn.System) {
+	t.Helper()
+	t.Cleanup(func() { store.Close() })
+	ad, hr, cloud := memconn.New(adSchema), memconn.New(hrSchema), memconn.New(cloudSchema)
+	rf, err := rules.ParseFile("testdata/engine-rules.yaml")
+	require.NoError(t, err)
+	eng, err := idbridge.New(context.Background(), idbridge.Config{
+		Store:      store,
+		Connectors: map[string]connector.Connector{"ad": ad.Connector(), "hr": hr.Connector(), "cloud": cloud.Connector()},
+		Rules:      rf,
+		Options:    opts,
+	})
+	require.NoError(t, err)
+	return eng, ad, cloud
+}
+
 // A group synced before its members has every member reference unresolved;
 // the group is synced once more at the end of the run (not once per member),
 // and each member is looked up about once per pass.
@@ -55,16 +73,7 @@ func TestLargeGroupSyncedBeforeItsMembers(t *testing.T) {
 	const members = 300
 	ctx := context.Background()
 	store := &countingStore{Store: memstore.New()}
-	ad, hr, cloud := memconn.New(adSchema), memconn.New(hrSchema), memconn.New(cloudSchema)
-	rf, err := rules.ParseFile("testdata/engine-rules.yaml")
-	require.NoError(t, err)
-	eng, err := idbridge.New(ctx, idbridge.Config{
-		Store:      store,
-		Connectors: map[string]connector.Connector{"ad": ad.Connector(), "hr": hr.Connector(), "cloud": cloud.Connector()},
-		Rules:      rf,
-		Options:    idbridge.Options{DeletionThreshold: -1},
-	})
-	require.NoError(t, err)
+	eng, ad, cloud := newRefsEngine(t, store, idbridge.Options{DeletionThreshold: -1})
 
 	var refs []connector.Value
 	for i := 0; i < members; i++ {
@@ -72,7 +81,7 @@ func TestLargeGroupSyncedBeforeItsMembers(t *testing.T) {
 	}
 	ad.Put(connector.Object{Anchor: "grp", DN: "CN=All,OU=Groups,DC=contoso,DC=com", Type: "group",
 		Attrs: connector.Attributes{"cn": s("All"), "member": refs}})
-	_, err = eng.FullImport(ctx, "ad") // the group gets the first connector-space ID
+	_, err := eng.FullImport(ctx, "ad") // the group gets the first connector-space ID
 	require.NoError(t, err)
 	for i := 0; i < members; i++ {
 		ad.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprintf("u%03d", i)), DN: fmt.Sprintf("CN=U%d,OU=Users,DC=contoso,DC=com", i),
@@ -152,17 +161,7 @@ func TestLargeGroupsSyncedAlone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			store := &txLog{Store: memstore.New()}
-			t.Cleanup(func() { store.Close() })
-			ad, hr, cloud := memconn.New(adSchema), memconn.New(hrSchema), memconn.New(cloudSchema)
-			rf, err := rules.ParseFile("testdata/engine-rules.yaml")
-			require.NoError(t, err)
-			eng, err := idbridge.New(ctx, idbridge.Config{
-				Store:      store,
-				Connectors: map[string]connector.Connector{"ad": ad.Connector(), "hr": hr.Connector(), "cloud": cloud.Connector()},
-				Rules:      rf,
-				Options:    idbridge.Options{DeletionThreshold: -1, BatchSize: 4, LargeObjectValues: 20},
-			})
-			require.NoError(t, err)
+			eng, ad, cloud := newRefsEngine(t, store, idbridge.Options{DeletionThreshold: -1, BatchSize: 4, LargeObjectValues: 20})
 
 			putUsers := func() {
 				for i := 0; i < 50; i++ {
@@ -188,7 +187,7 @@ func TestLargeGroupsSyncedAlone(t *testing.T) {
 			} else {
 				putUsers()
 			}
-			_, err = eng.FullImport(ctx, "ad")
+			_, err := eng.FullImport(ctx, "ad")
 			require.NoError(t, err)
 			if tc.groupsFirst {
 				putUsers()

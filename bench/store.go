@@ -20,8 +20,26 @@ import (
 // PostgreSQL at $IDBRIDGE_PG_DSN (-store pg), dropped when closed.
 type benchStore struct {
 	metaverse.Store
-	bytes func(context.Context) (int64, error) // size on disk
 	close func()
+}
+
+// bytes returns the store's size on disk.
+func (b *benchStore) bytes(ctx context.Context) (int64, error) {
+	switch s := b.Store.(type) {
+	case *boltstore.Store:
+		st, err := s.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return st.Bytes, nil
+	case *pgstore.Store:
+		st, err := s.Stats(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return st.Bytes, nil
+	}
+	return 0, fmt.Errorf("no size for a %T", b.Store)
 }
 
 func openStore(ctx context.Context, e *env) (*benchStore, error) {
@@ -31,16 +49,7 @@ func openStore(ctx context.Context, e *env) (*benchStore, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &benchStore{Store: s,
-			bytes: func(ctx context.Context) (int64, error) {
-				st, err := s.Stats(ctx)
-				if err != nil {
-					return 0, err
-				}
-				return st.Bytes, nil
-			},
-			close: func() { s.Close() },
-		}, nil
+		return &benchStore{Store: s, close: func() { s.Close() }}, nil
 	case "pg":
 		dsn := os.Getenv("IDBRIDGE_PG_DSN")
 		if dsn == "" {
@@ -61,16 +70,7 @@ func openStore(ctx context.Context, e *env) (*benchStore, error) {
 			drop()
 			return nil, err
 		}
-		return &benchStore{Store: s,
-			bytes: func(ctx context.Context) (int64, error) {
-				st, err := s.Stats(ctx)
-				if err != nil {
-					return 0, err
-				}
-				return st.Bytes, nil
-			},
-			close: func() { s.Close(); drop() },
-		}, nil
+		return &benchStore{Store: s, close: func() { s.Close(); drop() }}, nil
 	}
 	return nil, fmt.Errorf("-store %q: want bolt or pg", e.store)
 }
