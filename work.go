@@ -138,14 +138,7 @@ func (w *work) peekEntry(id string) (*metaverse.Entry, error) {
 	if e, ok := w.entries[id]; ok {
 		return e, nil
 	}
-	e, err := w.tx.Entry(w.ctx, id)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
-	}
-	return e, nil
+	return found(w.tx.Entry(w.ctx, id))
 }
 
 // peekObject is object for a read that keeps nothing (see peekEntry).
@@ -153,14 +146,19 @@ func (w *work) peekObject(connName, id string) (*metaverse.CSObject, error) {
 	if o, ok := w.objects[objKey{connName, id}]; ok {
 		return o, nil
 	}
-	o, err := w.tx.Object(w.ctx, connName, id)
+	return found(w.tx.Object(w.ctx, connName, id))
+}
+
+// found returns what a store read found: nil and no error when it found
+// nothing (metaverse.ErrNotFound), a fatal error when the store failed.
+func found[T any](v *T, err error) (*T, error) {
 	if errors.Is(err, metaverse.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fatal(err)
 	}
-	return o, nil
+	return v, nil
 }
 
 // putEntry marks e (already obtained from w, or new) as written.
@@ -250,12 +248,9 @@ func (w *work) peekByAnchor(connName string, a connector.Anchor) (*metaverse.CSO
 	if o, ok := w.anchors[anchorKey{connName, a}]; ok && o.Anchor == a && w.objects[objKey{o.Connector, o.ID}] == o {
 		return o, nil
 	}
-	o, err := w.tx.ObjectByAnchor(w.ctx, connName, a)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
+	o, err := found(w.tx.ObjectByAnchor(w.ctx, connName, a))
+	if err != nil || o == nil {
+		return nil, err
 	}
 	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
 		if cur == nil || cur.Anchor != a {
@@ -291,12 +286,9 @@ func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
 			}
 		}
 	}
-	o, err := w.tx.ObjectByDN(w.ctx, connName, dn)
-	if errors.Is(err, metaverse.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fatal(err)
+	o, err := found(w.tx.ObjectByDN(w.ctx, connName, dn))
+	if err != nil || o == nil {
+		return nil, err
 	}
 	if cur, ok := w.objects[objKey{connName, o.ID}]; ok {
 		if cur == nil || connector.FoldDN(cur.DN) != fold {
