@@ -56,12 +56,11 @@ type syncer struct {
 	// were synced (their targets came later in the same run); they are
 	// synced once more at the end, each once however many of its
 	// references missed (a group of 50,000 members would otherwise be
-	// re-synced 50,000 times).
+	// re-synced 50,000 times). retrySet holds the same keys, each true
+	// when its object is too large to share a transaction
+	// (Options.LargeObjectValues).
 	retry    []objKey
 	retrySet map[objKey]bool
-	// retryBig holds the queued objects too big to share a transaction
-	// (Options.LargeObjectValues).
-	retryBig map[objKey]bool
 	// retrying is set during the retry pass, whose misses are final.
 	retrying bool
 	// refs caches reference resolution for the run (nil: no cache).
@@ -73,35 +72,57 @@ type syncer struct {
 // retryLater queues o for the retry pass at the end of the run.
 func (s *syncer) retryLater(o *metaverse.CSObject) {
 	k := objKey{o.Connector, o.ID}
-	if s.retrySet[k] {
+	if s.queued(k) {
 		return
 	}
 	if s.retrySet == nil {
 		s.retrySet = map[objKey]bool{}
-		s.retryBig = map[objKey]bool{}
 	}
-	s.retrySet[k] = true
-	if valueCount(o) > s.e.opts.LargeObjectValues {
-		s.retryBig[k] = true
-	}
+	s.retrySet[k] = s.large(o)
 	s.retry = append(s.retry, k)
+}
+
+// queued reports whether k waits for the retry pass.
+func (s *syncer) queued(k objKey) bool {
+	_, ok := s.retrySet[k]
+	return ok
 }
 
 // truncateRetry forgets the keys queued after the first n.
 func (s *syncer) truncateRetry(n int) {
 	for _, k := range s.retry[n:] {
 		delete(s.retrySet, k)
-		delete(s.retryBig, k)
 	}
 	s.retry = s.retry[:n]
 }
 
-func valueCount(o *metaverse.CSObject) int {
+// large reports whether o has more than Options.LargeObjectValues values.
+func (s *syncer) large(o *metaverse.CSObject) bool {
 	n := 0
 	for _, vs := range o.Attrs {
-		n += len(vs)
+		if n += len(vs); n > s.e.opts.LargeObjectValues {
+			return true
+		}
 	}
-	return n
+	return false
+}
+
+// runs calls fn for consecutive runs [i, j) of the indexes [0, n), each of
+// at most limit indexes, and each large one (large(i)) alone.
+func runs(n, limit int, large func(int) bool, fn func(i, j int) error) error {
+	for i := 0; i < n; {
+		j := i + 1
+		if !large(i) {
+			for j < min(i+limit, n) && !large(j) {
+				j++
+			}
+		}
+		if err := fn(i, j); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
 }
 
 func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
@@ -131,26 +152,15 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 	s.retrying = true
 	defer func() { s.retrying = false }()
 	for len(s.retry) > 0 {
-		keys := s.retry
-		s.retry = nil
-		clear(s.retrySet)
-		big := s.retryBig
-		s.retryBig = map[objKey]bool{}
-		for len(keys) > 0 {
-			n := 1
-			if !big[keys[0]] {
-				for n < min(s.e.opts.BatchSize, len(keys)) && !big[keys[n]] {
-					n++
-				}
-			}
-			if err := s.batchKeys(ctx, keys[:n]); err != nil {
-				return err
-			}
-			keys = keys[n:]
+		keys, large := s.retry, s.retrySet
+		s.retry, s.retrySet = nil, nil
+		err := runs(len(keys), s.e.opts.BatchSize, func(i int) bool { return large[keys[i]] }, func(i, j int) error {
+			return s.batchKeys(ctx, keys[i:j])
+		})
+		if err != nil {
+			return err
 		}
-		s.retry = nil // a second miss is final for this run
-		clear(s.retrySet)
-		clear(s.retryBig)
+		s.retry, s.retrySet = nil, nil // a second miss is final for this run
 	}
 	return nil
 }
@@ -166,33 +176,19 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 // thousands of members each) are often neighbours, and syncing them in one
 // transaction held them all at once — the peak of a 1M-entry sync's memory.
 func (s *syncer) page(ctx context.Context, page []*metaverse.CSObject) error {
-	var big []bool
+	large := make([]bool, len(page))
 	for i, o := range page {
-		if valueCount(o) > s.e.opts.LargeObjectValues {
-			if big == nil {
-				big = make([]bool, len(page))
-			}
-			big[i] = true
+		if large[i] = s.large(o); large[i] {
 			page[i] = &metaverse.CSObject{Connector: o.Connector, ID: o.ID} // no Type: one reads it
 		}
 	}
-	if big == nil {
-		return s.batch(ctx, page)
-	}
-	for start := 0; start < len(page); {
-		end := start + 1
-		if !big[start] {
-			for end < len(page) && !big[end] {
-				end++
-			}
-		}
-		if err := s.batch(ctx, page[start:end]); err != nil {
+	return runs(len(page), len(page), func(i int) bool { return large[i] }, func(i, j int) error {
+		if err := s.batch(ctx, page[i:j]); err != nil {
 			return err
 		}
-		clear(page[start:end]) // let the collector have them
-		start = end
-	}
-	return nil
+		clear(page[i:j]) // let the collector have them
+		return nil
+	})
 }
 
 // batch syncs objects in one transaction.
@@ -348,7 +344,7 @@ func (s *syncer) syncObject(w *work, o *metaverse.CSObject) error {
 	// failure), the next sync must take it up rather than leave the
 	// references out for good.
 	switch {
-	case s.retrying || !s.retrySet[objKey{o.Connector, o.ID}]:
+	case s.retrying || !s.queued(objKey{o.Connector, o.ID}):
 		o.Pending = metaverse.ImportNone
 		o.Changed = nil
 	case o.Pending == metaverse.ImportNone:
