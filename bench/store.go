@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/idbridge/idbridge/internal/testenv"
 	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/metaverse/boltstore"
 	"github.com/idbridge/idbridge/metaverse/pgstore"
@@ -55,14 +52,10 @@ func openStore(ctx context.Context, e *env) (*benchStore, error) {
 		if dsn == "" {
 			return nil, &skipError{"-store pg needs IDBRIDGE_PG_DSN (scripts/servers/postgres.sh start DIR prints it)"}
 		}
-		r := make([]byte, 6)
-		rand.Read(r)
-		schema := "bench_" + hex.EncodeToString(r)
+		schema := testenv.PGSchemaName("bench_")
 		drop := func() {
-			ctx := context.Background()
-			if conn, err := pgx.Connect(ctx, dsn); err == nil {
-				conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-				conn.Close(ctx)
+			if err := testenv.DropPGSchema(context.Background(), dsn, schema); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
 			}
 		}
 		s, err := pgstore.Open(ctx, dsn, &pgstore.Options{Schema: schema})
