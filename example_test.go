@@ -6,7 +6,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/metaverse/memstore"
 	"github.com/idbridge/idbridge/rules"
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/bench/internal/dirgen"
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/rules"
 )
 

@@ -103,3 +103,19 @@ type PasswordSetter interface {
 type ExportBatcher interface {
 	ExportBatchSize() int
 }
+
+// AddMatcher is implemented by connectors whose connected system names new
+// objects itself (Graph's users/{id}), so that an object created by an Add
+// cannot be recognised afterwards by its DN. It names, per object type, the
+// attributes whose values identify an object this engine created (Graph:
+// onPremisesImmutableId for users, the group anchor extension for groups).
+// When an import reports an object the engine does not know whose value of
+// one of these attributes equals that of an Add whose outcome was not
+// recorded (a crash, a lost response), the engine adopts the imported object
+// as the result of that Add instead of staging a second object, and never
+// sends the Add again.
+type AddMatcher interface {
+	// MatchAttributes returns the identifying attributes of objects of
+	// type typ, or nil when objects of that type can only be matched by DN.
+	MatchAttributes(typ string) []string
+}

@@ -34,6 +34,12 @@ var (
 	// ErrWatermarkExpired: a delta import cannot start from the given
 	// watermark; a full import is needed.
 	ErrWatermarkExpired = errors.New("connector: watermark expired")
+	// ErrReferral: an import met a continuation reference (an LDAP referral
+	// inside a search) that it did not follow, so the objects behind it were
+	// not read. Connectors report it through ImportSink.Error; the engine
+	// then skips the delete pass of a full import, since objects it did not
+	// read are not gone.
+	ErrReferral = errors.New("connector: continuation reference not followed")
 )
 
 type duplicateError struct{}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/connector/connectortest"
-	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/connector/memconn"
 )
 
 // harness is what a connector's test writes: seed the backend, make a

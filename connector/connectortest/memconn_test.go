@@ -15,7 +15,7 @@ import (
 
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/connector/connectortest"
-	"github.com/idbridge/idbridge/internal/memconn"
+	"github.com/idbridge/idbridge/connector/memconn"
 )
 
 // memHarness runs the suite against the engine's in-memory test connector,
