@@ -86,7 +86,7 @@ func (c *Connector) adSetPassword(ctx context.Context, dn string, password conne
 	if err := c.s.run(ctx, func(conn *ldap.Conn) error { return conn.Modify(req) }); err != nil {
 		// The server's message may quote the request, never the value:
 		// mapErr keeps only the result code and diagnostic text.
-		return fmt.Errorf("ldap: setting the password of %s: %w", dn, mapErr(err))
+		return fmt.Errorf("ldap: setting the password of %s: %w", dn, passwordErr(mapErr(err)))
 	}
 	return nil
 }

@@ -74,6 +74,20 @@ func (s *session) get(ctx context.Context) (*ldap.Conn, error) {
 }
 
 func (s *session) dial(ctx context.Context) (*ldap.Conn, error) {
+	c, err := s.dialUnbound(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := do(ctx, c, func() error { return c.Bind(s.cfg.BindDN, s.cfg.Password.Reveal()) }); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ldap: binding to %s as %q: %w", s.cfg.URL, s.cfg.BindDN, mapErr(err))
+	}
+	return c, nil
+}
+
+// dialUnbound connects (with TLS, or StartTLS unless Plaintext) and does not
+// bind.
+func (s *session) dialUnbound(ctx context.Context) (*ldap.Conn, error) {
 	d := &net.Dialer{Timeout: s.cfg.Timeout}
 	u, _ := url.Parse(s.cfg.URL)
 	var opts []ldap.DialOpt
@@ -111,10 +125,6 @@ func (s *session) dial(ctx context.Context) (*ldap.Conn, error) {
 			c.Close()
 			return nil, fmt.Errorf("ldap: StartTLS with %s: %w", s.cfg.URL, mapErr(err))
 		}
-	}
-	if err := do(ctx, c, func() error { return c.Bind(s.cfg.BindDN, s.cfg.Password.Reveal()) }); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("ldap: binding to %s as %q: %w", s.cfg.URL, s.cfg.BindDN, mapErr(err))
 	}
 	return c, nil
 }

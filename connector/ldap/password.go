@@ -29,7 +29,7 @@ func (c *Connector) SetPassword(ctx context.Context, anchor connector.Anchor, dn
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("ldap: setting the password of %s: %w", dn, mapErr(err))
+		return fmt.Errorf("ldap: setting the password of %s: %w", dn, passwordErr(mapErr(err)))
 	}
 	return nil
 }
