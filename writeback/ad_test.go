@@ -107,7 +107,17 @@ const (
 	adWrong = "Wr0ng-Pa55word-a1b2c3"
 )
 
-func TestADPasswordWriteback(t *testing.T) {
+// adFixture is an OU of the test's own with four users (password adOld), a
+// PSO (history 3, complexity, 10 characters, lockout after 3 failures)
+// applied to the first three, and the world syncing them.
+type adFixture struct {
+	env   dirEnv
+	users map[string]string // name → DN
+	w     *world
+	svc   *writeback.PasswordService
+}
+
+func newADFixture(t testing.TB) *adFixture {
 	env := dirEnv{
 		url:      testenv.Get(t, "IDBRIDGE_AD_URL", "Samba AD domain controller"),
 		base:     os.Getenv("IDBRIDGE_AD_BASE_DN"),
@@ -162,11 +172,18 @@ func TestADPasswordWriteback(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { dir.Close() })
 	w := newWorld(t, dir, "has(source.userPrincipalName)", "source.userPrincipalName", "base64(source.objectGUID)")
-	svc := w.service(writeback.Limits{PerUser: writeback.Rate{Requests: 100, Per: time.Second}, Global: writeback.Rate{Requests: 100, Per: time.Second}, MaxUsers: 100})
-	upn := func(name string) string {
-		sam, _, _ := strings.Cut(strings.TrimPrefix(users[name], "CN="), ",")
-		return strings.ToLower(sam) + "@example.test"
-	}
+	svc := w.service(writeback.Limits{PerUser: writeback.Rate{Requests: 1000, Per: time.Second}, Global: writeback.Rate{Requests: 1000, Per: time.Second}, MaxUsers: 100})
+	return &adFixture{env: env, users: users, w: w, svc: svc}
+}
+
+func (f *adFixture) upn(name string) string {
+	sam, _, _ := strings.Cut(strings.TrimPrefix(f.users[name], "CN="), ",")
+	return strings.ToLower(sam) + "@example.test"
+}
+
+func TestADPasswordWriteback(t *testing.T) {
+	f := newADFixture(t)
+	env, users, w, svc, upn := f.env, f.users, f.w, f.svc, f.upn
 	reset := func(name, pw string, unlock bool) error {
 		_, err := svc.SetPassword(w.ctx, writeback.PasswordRequest{User: writeback.UserRef{ObjectID: w.objectID(upn(name))}, Password: connector.NewSecret(pw), Unlock: unlock})
 		return err

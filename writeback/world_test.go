@@ -67,7 +67,7 @@ rules:
 }
 
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store metaverse.Store
 	cloud *memconn.System
@@ -113,7 +113,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 // newWorld syncs dir into the metaverse and the cloud with an initial cycle.
-func newWorld(t *testing.T, dir connector.Connector, scope, upnExpr, sourceExpr string) *world {
+func newWorld(t testing.TB, dir connector.Connector, scope, upnExpr, sourceExpr string) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), store: memstore.New(), cloud: memconn.New(cloudSchema),
 		log: &syncBuffer{}, clock: &clock{t: time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)}}
