@@ -241,10 +241,9 @@ func (c *Connector) update(ctx context.Context, ch connector.Change) (string, er
 		if len(batch) == 0 {
 			return nil
 		}
-		req := &ldap.ModifyRequest{DN: dn, Changes: batch}
-		err := c.s.run(ctx, func(conn *ldap.Conn) error { return conn.Modify(req) })
+		err := c.modify(ctx, dn, batch)
 		batch, count = nil, 0
-		return mapErr(err)
+		return err
 	}
 	for _, m := range mods {
 		if count+len(m.Modification.Vals) > c.cfg.MaxValuesPerModify && len(batch) > 0 {
