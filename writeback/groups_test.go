@@ -2,6 +2,7 @@ package writeback_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
@@ -55,16 +57,30 @@ func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
 		require.NoError(t, g.admin.Add(req), dn)
 	}
 	t.Cleanup(func() { deleteTree(g.admin, g.ou) })
-	for i := range nUsers {
-		sam := unique("u")
-		dn := "CN=" + sam + ",OU=Users," + g.ou
-		req := goldap.NewAddRequest(dn, nil)
-		req.Attribute("objectClass", []string{"user"})
-		req.Attribute("sAMAccountName", []string{sam})
-		req.Attribute("userPrincipalName", []string{sam + "@example.test"})
-		require.NoError(t, g.admin.Add(req), "user %d", i)
-		g.users = append(g.users, dn)
+	g.users = make([]string, nUsers)
+	for i := range g.users {
+		g.users[i] = "CN=" + unique("u") + ",OU=Users," + g.ou
 	}
+	// Four connections add the users in parallel (Samba takes one add at a
+	// time per connection).
+	var eg errgroup.Group
+	for w := range 4 {
+		conn := env.admin(t)
+		eg.Go(func() error {
+			for i := w; i < nUsers; i += 4 {
+				sam, _, _ := strings.Cut(strings.TrimPrefix(g.users[i], "CN="), ",")
+				req := goldap.NewAddRequest(g.users[i], nil)
+				req.Attribute("objectClass", []string{"user"})
+				req.Attribute("sAMAccountName", []string{sam})
+				req.Attribute("userPrincipalName", []string{sam + "@example.test"})
+				if err := conn.Add(req); err != nil {
+					return fmt.Errorf("%s: %w", g.users[i], err)
+				}
+			}
+			return nil
+		})
+	}
+	require.NoError(t, eg.Wait())
 
 	g.srv = graphtest.NewServer(graphtest.Options{Token: graphToken, InitialDomain: "contoso.onmicrosoft.com", Domains: []string{"example.test"}})
 	t.Cleanup(g.srv.Close)
@@ -195,4 +211,70 @@ func TestGroupWriteback(t *testing.T) {
 		assert.Len(t, g.srv.Groups(), cloudGroups-1)
 		assert.Equal(t, want, g.adGroups())
 	})
+}
+
+// TestGroupWritebackLarge: a cloud group of 2,000 synced members is written
+// back whole (the connector sends members in modifies of at most
+// MaxValuesPerModify values), and a removal of 500 of them follows.
+func TestGroupWritebackLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 AD users: not in -short")
+	}
+	g := newGroupWorld(t, 2000)
+	big, err := g.srv.CreateGroup(map[string]any{"displayName": "Everyone", "mailNickname": "everyone", "securityEnabled": true, "mailEnabled": false})
+	require.NoError(t, err)
+	ids := map[string]string{}
+	for _, u := range g.srv.Users() {
+		ids[strings.ToLower(u["userPrincipalName"].(string))] = u["id"].(string)
+	}
+	upn := func(dn string) string {
+		sam, _, _ := strings.Cut(strings.TrimPrefix(dn, "CN="), ",")
+		return strings.ToLower(sam) + "@example.test"
+	}
+	for _, dn := range g.users {
+		require.NoError(t, g.srv.AddMember(big, ids[upn(dn)]))
+	}
+	g.cycle(idbridge.Delta)
+	bigDN := strings.ToLower("CN=Everyone_" + big[24:] + "," + g.groups)
+	assert.Equal(t, map[string][]string{bigDN: lowerSorted(g.users...)}, g.rangedGroups())
+
+	for _, dn := range g.users[:500] {
+		require.NoError(t, g.srv.RemoveMember(big, ids[upn(dn)]))
+	}
+	g.cycle(idbridge.Delta)
+	assert.Equal(t, map[string][]string{bigDN: lowerSorted(g.users[500:]...)}, g.rangedGroups())
+}
+
+// rangedGroups is adGroups with ranged retrieval of large member lists
+// (Samba, like Windows, returns at most 1,500 values at once).
+func (g *groupWorld) rangedGroups() map[string][]string {
+	g.t.Helper()
+	out := g.adGroups()
+	for dn := range out {
+		var all []string
+		for lo := 0; ; lo += 1000 {
+			attr := fmt.Sprintf("member;range=%d-%d", lo, lo+999)
+			res, err := g.admin.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{attr}, nil))
+			require.NoError(g.t, err)
+			require.Len(g.t, res.Entries, 1)
+			var last bool
+			got := 0
+			for _, a := range res.Entries[0].Attributes {
+				if strings.HasPrefix(strings.ToLower(a.Name), "member;range=") {
+					all = append(all, a.Values...)
+					got += len(a.Values)
+					last = strings.HasSuffix(a.Name, "-*")
+				}
+			}
+			if last || got == 0 {
+				break
+			}
+		}
+		for i := range all {
+			all[i] = strings.ToLower(all[i])
+		}
+		slices.Sort(all)
+		out[dn] = all
+	}
+	return out
 }
