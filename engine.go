@@ -29,6 +29,11 @@ var (
 	ErrDeletionThreshold = errors.New("idbridge: deletion threshold exceeded")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("idbridge: engine closed")
+	// ErrCaseInsensitiveJoin: a join group has only case-insensitive
+	// conditions and the store cannot index case-insensitively (it does
+	// not implement metaverse.FoldIndexer), so the group could only be
+	// evaluated by scanning the metaverse.
+	ErrCaseInsensitiveJoin = errors.New("idbridge: case-insensitive join needs a store that implements metaverse.FoldIndexer")
 )
 
 // DeletionThresholdError is returned when an export would delete more
@@ -220,10 +225,8 @@ func (e *Engine) SetRules(ctx context.Context, f *rules.File) error {
 			return fmt.Errorf("idbridge: rules refer to connector %q, which the engine does not have: %w", name, ErrUnknownConnector)
 		}
 	}
-	if attrs := set.JoinAttributes(); len(attrs) > 0 {
-		if err := e.store.Index(ctx, attrs...); err != nil {
-			return fmt.Errorf("idbridge: indexing join attributes: %w", err)
-		}
+	if err := e.indexJoins(ctx, set); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.rules = set

@@ -300,21 +300,23 @@ func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
 }
 
 // findEntries looks up entries by an indexed attribute, seeing the unit of
-// work's own changes.
-func (w *work) findEntries(typ, attr string, v connector.Value) ([]string, error) {
+// work's own changes. fold compares strings case-insensitively (the store
+// indexed attr folded; see metaverse.FoldIndexer).
+func (w *work) findEntries(typ, attr string, v connector.Value, fold bool) ([]string, error) {
 	ids, err := w.tx.FindEntries(w.ctx, typ, attr, v)
 	if err != nil {
 		return nil, fatal(err)
 	}
+	want := []connector.Value{v}
 	out := ids[:0:0]
 	for _, id := range ids {
-		if e, ok := w.entries[id]; ok && (e == nil || !slices.Contains(e.Attrs[attr], v)) {
+		if e, ok := w.entries[id]; ok && (e == nil || !anyMatch(e.Attrs[attr], want, fold)) {
 			continue
 		}
 		out = append(out, id)
 	}
 	for id, e := range w.entries {
-		if e != nil && (typ == "" || e.Type == typ) && slices.Contains(e.Attrs[attr], v) && !slices.Contains(out, id) {
+		if e != nil && (typ == "" || e.Type == typ) && anyMatch(e.Attrs[attr], want, fold) && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
