@@ -101,8 +101,11 @@ type Options struct {
 	// Logger receives run summaries and object errors at debug level;
 	// nil discards logs.
 	Logger *slog.Logger
-	// Now returns the current time; nil means time.Now. For tests.
+	// Now returns the current time; nil means Clock.Now. For tests.
 	Now func() time.Time
+	// Clock gives Run its timers (and the time when Now is nil); nil means
+	// the system clock. For tests.
+	Clock Clock
 }
 
 func (o *Options) setDefaults() {
@@ -124,8 +127,11 @@ func (o *Options) setDefaults() {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = o.Clock.Now
 	}
 }
 
@@ -133,7 +139,9 @@ func (o *Options) setDefaults() {
 // metaverse with the rules, export to the connected systems.
 //
 // Run profiles are serialised: an Engine runs one at a time, and a call made
-// while another runs waits for it. An Engine is safe for concurrent use.
+// while another runs waits for it, as long as its context allows (a call
+// whose context ends while it waits returns the context's error without
+// running). An Engine is safe for concurrent use.
 type Engine struct {
 	store   metaverse.Store
 	conns   map[string]*conn
@@ -143,10 +151,14 @@ type Engine struct {
 	staging atomic.Bool
 	thresh  atomic.Int64
 
-	run    sync.Mutex // held for the duration of each run profile
-	mu     sync.RWMutex
-	rules  *rules.Set
-	closed bool
+	// run is the run lock, a semaphore of one that waiting can give up
+	// on: a run profile holds it (a value sent) for its duration.
+	run chan struct{}
+	// closing is closed by Close: waiting runs and Run stop.
+	closing   chan struct{}
+	closeOnce sync.Once
+	mu        sync.RWMutex
+	rules     *rules.Set
 }
 
 // conn is a connector with what the engine learned of it.
@@ -172,7 +184,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	opts := cfg.Options
 	opts.setDefaults()
-	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger}
+	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger,
+		run: make(chan struct{}, 1), closing: make(chan struct{})}
 	e.staging.Store(opts.Staging)
 	e.thresh.Store(int64(opts.DeletionThreshold))
 	for name, c := range cfg.Connectors {
@@ -263,31 +276,53 @@ func (e *Engine) SetDeletionThreshold(n int) {
 	e.thresh.Store(int64(n))
 }
 
-// Close stops the engine: runs in progress finish, later ones fail with
-// ErrClosed. It closes neither the store nor the connectors.
+// Close stops the engine: runs in progress finish; runs waiting for them
+// and later ones fail with ErrClosed; Run cancels its cycle in progress and
+// returns ErrClosed. Close does not wait for them. It closes neither the
+// store nor the connectors. Calling it again does nothing.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
+	e.closeOnce.Do(func() { close(e.closing) })
 	return nil
 }
 
-// begin starts a run profile: it waits for any other run, and returns the
-// rules to use and the function that ends the run.
+// isClosed reports whether Close was called.
+func (e *Engine) isClosed() bool {
+	select {
+	case <-e.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// begin starts a run profile: it waits for any other run (giving up when
+// ctx ends or the engine closes), and returns the rules to use and the
+// function that ends the run.
 func (e *Engine) begin(ctx context.Context) (*rules.Set, func(), error) {
-	e.run.Lock()
-	e.mu.RLock()
-	closed, set := e.closed, e.rules
-	e.mu.RUnlock()
-	if closed {
-		e.run.Unlock()
+	if e.isClosed() {
 		return nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		e.run.Unlock()
 		return nil, nil, err
 	}
-	return set, e.run.Unlock, nil
+	select {
+	case e.run <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-e.closing:
+		return nil, nil, ErrClosed
+	}
+	end := func() { <-e.run }
+	// Both may have happened while it waited; select picks at random.
+	if e.isClosed() {
+		end()
+		return nil, nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		end()
+		return nil, nil, err
+	}
+	return e.Rules(), end, nil
 }
 
 func (e *Engine) conn(name string) (*conn, error) {

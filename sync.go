@@ -216,25 +216,33 @@ func (s *syncer) batchKeys(ctx context.Context, keys []objKey) error {
 }
 
 // update runs fn in a store transaction, keeping the counts of a
-// transaction that is retried or rolled back out of the result.
+// transaction that is retried or rolled back out of the result: a run
+// cancelled or failed mid-batch reports what committed.
 func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) error) error {
 	base := *s.res
 	baseRetry := len(s.retry)
+	rollback := func() {
+		errs := s.res.Errors
+		*s.res = base
+		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
+		s.truncateRetry(baseRetry)
+	}
 	attempt := 0
 	err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
 		if attempt++; attempt > 1 {
 			s.refs.reset() // what the failed attempt read or wrote is rolled back
 		}
-		errs := s.res.Errors
-		*s.res = base
-		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
-		s.truncateRetry(baseRetry)
+		rollback()
 		b := &batch{ctx: ctx, tx: tx, refs: s.refs}
 		if err := fn(b, b.work); err != nil {
 			return err
 		}
 		return b.finish()
 	})
+	if err != nil {
+		rollback()
+		s.refs.reset()
+	}
 	return fatal(err)
 }
 
