@@ -98,8 +98,10 @@ type Options struct {
 	// CostLimit is the CEL cost limit of every rule expression; 0 means
 	// the rules package default.
 	CostLimit uint64
-	// Logger receives run summaries and object errors at debug level;
-	// nil discards logs.
+	// Logger receives a summary of each run at info level (warn when the
+	// run failed), object errors at debug, failed cycles, change
+	// notification restarts and run history failures at warn; nil
+	// discards logs.
 	Logger *slog.Logger
 	// Now returns the current time; nil means Clock.Now. For tests.
 	Now func() time.Time
@@ -108,20 +110,49 @@ type Options struct {
 	Clock Clock
 }
 
+// ErrInvalidOptions: Options or a Schedule with a value the engine cannot
+// use (a negative size or duration); New and Run refuse them.
+var ErrInvalidOptions = errors.New("idbridge: invalid options")
+
+// Validate reports whether the options are usable: sizes are 0 (the
+// default) or positive (DeletionThreshold may be negative: no check), and
+// the rules options are valid (rules.Options.Validate). New calls it. The
+// errors match ErrInvalidOptions.
+func (o *Options) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"BatchSize", o.BatchSize},
+		{"LargeObjectValues", o.LargeObjectValues},
+		{"ExportBatchSize", o.ExportBatchSize},
+		{"MaxErrors", o.MaxErrors},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%w: %s is %d (0 means the default)", ErrInvalidOptions, f.name, f.v))
+		}
+	}
+	if err := (rules.Options{Evaluator: o.Evaluator, CostLimit: o.CostLimit}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidOptions, err))
+	}
+	return errors.Join(errs...)
+}
+
 func (o *Options) setDefaults() {
 	if o.DeletionThreshold == 0 {
 		o.DeletionThreshold = DefaultDeletionThreshold
 	}
-	if o.BatchSize <= 0 {
+	if o.BatchSize == 0 {
 		o.BatchSize = 500
 	}
-	if o.LargeObjectValues <= 0 {
+	if o.LargeObjectValues == 0 {
 		o.LargeObjectValues = 20_000
 	}
-	if o.ExportBatchSize <= 0 {
+	if o.ExportBatchSize == 0 {
 		o.ExportBatchSize = 100
 	}
-	if o.MaxErrors <= 0 {
+	if o.MaxErrors == 0 {
 		o.MaxErrors = 1000
 	}
 	if o.Logger == nil {
@@ -183,6 +214,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("idbridge: Config.Rules is required")
 	}
 	opts := cfg.Options
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	opts.setDefaults()
 	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger,
 		run: make(chan struct{}, 1), closing: make(chan struct{})}

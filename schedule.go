@@ -3,6 +3,7 @@ package idbridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -26,6 +27,24 @@ type Schedule struct {
 	InitialFirst bool
 	// OnCycle, when set, is called after each cycle with its result.
 	OnCycle func(*CycleResult, error)
+}
+
+// Validate reports whether the schedule is usable: durations are 0 (the
+// default) or positive. Run calls it. The errors match ErrInvalidOptions.
+func (s *Schedule) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"Interval", s.Interval}, {"Debounce", s.Debounce},
+		{"WatchBackoff", s.WatchBackoff}, {"WatchBackoffMax", s.WatchBackoffMax},
+	} {
+		if f.d < 0 {
+			errs = append(errs, fmt.Errorf("%w: Schedule.%s is %v (0 means the default)", ErrInvalidOptions, f.name, f.d))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *Schedule) setDefaults() {
@@ -60,6 +79,9 @@ func (s *Schedule) setDefaults() {
 // ends, or ErrClosed when Close is called (which cancels the cycle in
 // progress), after its watchers have stopped.
 func (e *Engine) Run(ctx context.Context, s Schedule) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
 	s.setDefaults()
 	if e.isClosed() {
 		return ErrClosed
