@@ -31,7 +31,7 @@ var (
 	}}}}
 	semCloudSchema = &connector.Schema{Types: []connector.ObjectType{{Name: "user", Attributes: []connector.Attribute{
 		attr("mail", connector.String), attr("title", connector.String), attr("department", connector.String),
-		multi("proxies", connector.String), attr("accountEnabled", connector.Boolean),
+		multi("proxies", connector.String), attr("accountEnabled", connector.Boolean), attr("jobCode", connector.String),
 	}}}}
 )
 
@@ -42,6 +42,8 @@ type semRules struct {
 	hrFlows     string
 	hrLinkType  string // Join by default
 	deprovision string // of the cloud rule
+	cloudScope  string // CEL scope of the cloud rule
+	cloudFlows  string // more flows of the cloud rule
 }
 
 func (r semRules) file(t *testing.T) *rules.File {
@@ -49,6 +51,10 @@ func (r semRules) file(t *testing.T) *rules.File {
 	adJoin := "    join:\n      - [{source: source.employeeID, target: employeeID}]\n"
 	if r.adNoJoin {
 		adJoin = ""
+	}
+	cloudScope := ""
+	if r.cloudScope != "" {
+		cloudScope = "    scope: '" + r.cloudScope + "'\n"
 	}
 	scope := ""
 	if r.adScope != "" {
@@ -93,14 +99,14 @@ rules:
     source: person
     target: user
     linkType: Provision
-` + deprovision(r.deprovision) + `    flows:
+` + deprovision(r.deprovision) + cloudScope + `    flows:
       - {target: dn, expression: '"cn=" + source.employeeID'}
       - {target: mail, source: mail}
       - {target: title, source: title}
       - {target: department, source: department}
       - {target: proxies, source: proxyAddresses}
       - {target: accountEnabled, expression: 'has(source.enabled) ? source.enabled : true'}
-`
+` + r.cloudFlows
 	f, err := rules.Parse("semantics.yaml", []byte(src))
 	require.NoError(t, err)
 	return f
