@@ -139,7 +139,12 @@ type semEnv struct {
 
 func newSemEnv(t *testing.T, r semRules) *semEnv {
 	t.Helper()
-	e := &semEnv{t: t, ctx: context.Background(), store: memstore.New(),
+	return newSemEnvStore(t, r, memstore.New())
+}
+
+func newSemEnvStore(t *testing.T, r semRules, st metaverse.Store) *semEnv {
+	t.Helper()
+	e := &semEnv{t: t, ctx: context.Background(), store: st,
 		ad: memconn.New(semADSchema), hr: memconn.New(semHRSchema), cloud: memconn.New(semCloudSchema)}
 	t.Cleanup(func() { e.store.Close() })
 	var err error
