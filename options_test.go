@@ -2,6 +2,7 @@ package idbridge_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -77,6 +78,60 @@ func TestScheduleValidate(t *testing.T) {
 			require.ErrorIs(t, err, idbridge.ErrInvalidOptions)
 			assert.ErrorContains(t, err, tt.want)
 			assert.ErrorIs(t, eng.Run(context.Background(), tt.s), idbridge.ErrInvalidOptions, "Run validates")
+		})
+	}
+}
+
+// schemaConn is a connector whose Schema fails or is invalid.
+type schemaConn struct {
+	*memconn.Connector
+	schema *connector.Schema
+	err    error
+}
+
+func (c *schemaConn) Schema(context.Context) (*connector.Schema, error) { return c.schema, c.err }
+
+func TestNewRefuses(t *testing.T) {
+	errSchema := errors.New("schema unreadable")
+	okConns := func() map[string]connector.Connector {
+		return map[string]connector.Connector{"ad": memconn.New(joinADSchema).Connector(), "hr": memconn.New(joinHRSchema).Connector()}
+	}
+	tests := []struct {
+		name   string
+		cfg    func(t *testing.T) idbridge.Config
+		target error
+		msg    string
+	}{
+		{"no store", func(t *testing.T) idbridge.Config {
+			return idbridge.Config{Rules: joinRules(t), Connectors: okConns()}
+		}, nil, "Config.Store is required"},
+		{"no rules", func(t *testing.T) idbridge.Config {
+			return idbridge.Config{Store: memstore.New(), Connectors: okConns()}
+		}, nil, "Config.Rules is required"},
+		{"nil connector", func(t *testing.T) idbridge.Config {
+			c := okConns()
+			c["hr"] = nil
+			return idbridge.Config{Store: memstore.New(), Rules: joinRules(t), Connectors: c}
+		}, nil, `connector "hr" is nil`},
+		{"schema fails", func(t *testing.T) idbridge.Config {
+			c := okConns()
+			c["hr"] = &schemaConn{err: errSchema}
+			return idbridge.Config{Store: memstore.New(), Rules: joinRules(t), Connectors: c}
+		}, errSchema, `schema of connector "hr"`},
+		{"invalid schema", func(t *testing.T) idbridge.Config {
+			c := okConns()
+			c["hr"] = &schemaConn{schema: &connector.Schema{Types: []connector.ObjectType{{Name: "worker"}, {Name: "worker"}}}}
+			return idbridge.Config{Store: memstore.New(), Rules: joinRules(t), Connectors: c}
+		}, nil, "declared twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := idbridge.New(context.Background(), tt.cfg(t))
+			require.Error(t, err)
+			assert.ErrorContains(t, err, tt.msg)
+			if tt.target != nil {
+				assert.ErrorIs(t, err, tt.target)
+			}
 		})
 	}
 }

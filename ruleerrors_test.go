@@ -44,6 +44,16 @@ func TestRuleErrorsAreObjectErrors(t *testing.T) {
 			assert.Equal(t, connector.Anchor("a2"), oe.Anchor)
 			assert.Equal(t, 1, syn.ErrorCount)
 			assert.NotNil(t, e.person("E1"), "the other object synced")
+
+			p, err := e.eng.Preview(e.ctx, "ad", "a2")
+			require.NoError(t, err, "a preview reports the object's error in Err")
+			var perr *idbridge.ObjectError
+			require.ErrorAs(t, p.Err, &perr)
+			assert.Equal(t, oe.Step, perr.Step)
+			_, err = e.eng.Preview(e.ctx, "nosuch", "a2")
+			assert.ErrorIs(t, err, idbridge.ErrUnknownConnector)
+			_, err = e.eng.PendingExports(e.ctx, "nosuch", 0)
+			assert.ErrorIs(t, err, idbridge.ErrUnknownConnector)
 			_, ok := e.cloud.ByDN("cn=E1")
 			assert.True(t, ok)
 
