@@ -48,10 +48,14 @@ func (c *CycleResult) Errors() []*ObjectError {
 }
 
 // Cycle runs a whole sync cycle: import every connector, sync every
-// connector, then export every connector (unless in staging mode).
-// Connectors go in name order. A connector whose import or export fails
-// does not stop the others: the cycle goes on and returns the failures
-// joined. A deletion threshold stop skips that connector's export only.
+// connector, then export each connector that has something to export.
+// Connectors go in name order. The export step skips every connector in
+// staging mode, and a connector whose pending exports are all unconfirmed
+// (sent, waiting for an import to confirm them) or that has none: it has
+// no Export run in the CycleResult. A connector whose import or export
+// fails does not stop the others: the cycle goes on and returns the
+// failures joined. A deletion threshold stop skips that connector's
+// export only. When ctx ends, the cycle stops after the run in progress.
 func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error) {
 	cr := &CycleResult{Mode: mode, Started: e.opts.Now()}
 	var errs []error

@@ -30,7 +30,20 @@
 //     unconfirmed until a later import shows it.
 //
 // Cycle runs import, sync and export over every connector, in Delta or
-// Initial mode.
+// Initial mode. Run is the scheduler: a cycle at start, then at an
+// interval, and soon after a connector.Watcher reports a change; a
+// connector whose Watch is unsupported is polled at the interval, and a
+// failing Watch is restarted with an exponential back-off.
+//
+// # Joins
+//
+// A join group's conditions are ANDed. One condition is looked up in the
+// store's index (metaverse.Store.Index) and the entries found are checked
+// against the others. A caseInsensitive condition compares strings as
+// strings.EqualFold does; the engine declares its attribute with
+// metaverse.FoldIndexer.IndexFolded (memstore, boltstore and pgstore have
+// it). On a store without it, a group needs an exact condition to look
+// up, else New and SetRules fail with ErrCaseInsensitiveJoin.
 //
 // # Safety
 //
@@ -49,10 +62,14 @@
 // store failed, the connector could not import, the context ended);
 // per-object failures are *ObjectError values in RunResult.Errors. Match
 // ErrUnknownConnector, ErrStagingMode, ErrDeletionThreshold,
-// ErrAmbiguousJoin and ErrClosed with errors.Is.
+// ErrAmbiguousJoin, ErrCaseInsensitiveJoin and ErrClosed with errors.Is.
+// A run cancelled or failed mid-way reports in its RunResult only what
+// committed.
 //
 // # Concurrency
 //
 // An Engine is safe for concurrent use; run profiles are serialised (one
-// runs at a time). Rules are compiled once and evaluated without locks.
+// runs at a time, and one waiting gives up when its context ends or the
+// engine is closed). Close fails waiting and later runs with ErrClosed
+// and stops Run. Rules are compiled once and evaluated without locks.
 package idbridge

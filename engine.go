@@ -29,6 +29,11 @@ var (
 	ErrDeletionThreshold = errors.New("idbridge: deletion threshold exceeded")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("idbridge: engine closed")
+	// ErrCaseInsensitiveJoin: a join group has only case-insensitive
+	// conditions and the store cannot index case-insensitively (it does
+	// not implement metaverse.FoldIndexer), so the group could only be
+	// evaluated by scanning the metaverse.
+	ErrCaseInsensitiveJoin = errors.New("idbridge: case-insensitive join needs a store that implements metaverse.FoldIndexer")
 )
 
 // DeletionThresholdError is returned when an export would delete more
@@ -93,34 +98,71 @@ type Options struct {
 	// CostLimit is the CEL cost limit of every rule expression; 0 means
 	// the rules package default.
 	CostLimit uint64
-	// Logger receives run summaries and object errors at debug level;
-	// nil discards logs.
+	// Logger receives a summary of each run at info level (warn when the
+	// run failed), object errors at debug, failed cycles, change
+	// notification restarts and run history failures at warn; nil
+	// discards logs.
 	Logger *slog.Logger
-	// Now returns the current time; nil means time.Now. For tests.
+	// Now returns the current time; nil means Clock.Now. For tests.
 	Now func() time.Time
+	// Clock gives Run its timers (and the time when Now is nil); nil means
+	// the system clock. For tests.
+	Clock Clock
+}
+
+// ErrInvalidOptions: Options or a Schedule with a value the engine cannot
+// use (a negative size or duration); New and Run refuse them.
+var ErrInvalidOptions = errors.New("idbridge: invalid options")
+
+// Validate reports whether the options are usable: sizes are 0 (the
+// default) or positive (DeletionThreshold may be negative: no check), and
+// the rules options are valid (rules.Options.Validate). New calls it. The
+// errors match ErrInvalidOptions.
+func (o *Options) Validate() error {
+	var errs []error
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"BatchSize", o.BatchSize},
+		{"LargeObjectValues", o.LargeObjectValues},
+		{"ExportBatchSize", o.ExportBatchSize},
+		{"MaxErrors", o.MaxErrors},
+	} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("%w: %s is %d (0 means the default)", ErrInvalidOptions, f.name, f.v))
+		}
+	}
+	if err := (rules.Options{Evaluator: o.Evaluator, CostLimit: o.CostLimit}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidOptions, err))
+	}
+	return errors.Join(errs...)
 }
 
 func (o *Options) setDefaults() {
 	if o.DeletionThreshold == 0 {
 		o.DeletionThreshold = DefaultDeletionThreshold
 	}
-	if o.BatchSize <= 0 {
+	if o.BatchSize == 0 {
 		o.BatchSize = 500
 	}
-	if o.LargeObjectValues <= 0 {
+	if o.LargeObjectValues == 0 {
 		o.LargeObjectValues = 20_000
 	}
-	if o.ExportBatchSize <= 0 {
+	if o.ExportBatchSize == 0 {
 		o.ExportBatchSize = 100
 	}
-	if o.MaxErrors <= 0 {
+	if o.MaxErrors == 0 {
 		o.MaxErrors = 1000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = o.Clock.Now
 	}
 }
 
@@ -128,7 +170,9 @@ func (o *Options) setDefaults() {
 // metaverse with the rules, export to the connected systems.
 //
 // Run profiles are serialised: an Engine runs one at a time, and a call made
-// while another runs waits for it. An Engine is safe for concurrent use.
+// while another runs waits for it, as long as its context allows (a call
+// whose context ends while it waits returns the context's error without
+// running). An Engine is safe for concurrent use.
 type Engine struct {
 	store   metaverse.Store
 	conns   map[string]*conn
@@ -138,10 +182,14 @@ type Engine struct {
 	staging atomic.Bool
 	thresh  atomic.Int64
 
-	run    sync.Mutex // held for the duration of each run profile
-	mu     sync.RWMutex
-	rules  *rules.Set
-	closed bool
+	// run is the run lock, a semaphore of one that waiting can give up
+	// on: a run profile holds it (a value sent) for its duration.
+	run chan struct{}
+	// closing is closed by Close: waiting runs and Run stop.
+	closing   chan struct{}
+	closeOnce sync.Once
+	mu        sync.RWMutex
+	rules     *rules.Set
 }
 
 // conn is a connector with what the engine learned of it.
@@ -166,8 +214,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("idbridge: Config.Rules is required")
 	}
 	opts := cfg.Options
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	opts.setDefaults()
-	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger}
+	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger,
+		run: make(chan struct{}, 1), closing: make(chan struct{})}
 	e.staging.Store(opts.Staging)
 	e.thresh.Store(int64(opts.DeletionThreshold))
 	for name, c := range cfg.Connectors {
@@ -220,10 +272,8 @@ func (e *Engine) SetRules(ctx context.Context, f *rules.File) error {
 			return fmt.Errorf("idbridge: rules refer to connector %q, which the engine does not have: %w", name, ErrUnknownConnector)
 		}
 	}
-	if attrs := set.JoinAttributes(); len(attrs) > 0 {
-		if err := e.store.Index(ctx, attrs...); err != nil {
-			return fmt.Errorf("idbridge: indexing join attributes: %w", err)
-		}
+	if err := e.indexJoins(ctx, set); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.rules = set
@@ -260,31 +310,53 @@ func (e *Engine) SetDeletionThreshold(n int) {
 	e.thresh.Store(int64(n))
 }
 
-// Close stops the engine: runs in progress finish, later ones fail with
-// ErrClosed. It closes neither the store nor the connectors.
+// Close stops the engine: runs in progress finish; runs waiting for them
+// and later ones fail with ErrClosed; Run cancels its cycle in progress and
+// returns ErrClosed. Close does not wait for them. It closes neither the
+// store nor the connectors. Calling it again does nothing.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	e.closed = true
-	e.mu.Unlock()
+	e.closeOnce.Do(func() { close(e.closing) })
 	return nil
 }
 
-// begin starts a run profile: it waits for any other run, and returns the
-// rules to use and the function that ends the run.
+// isClosed reports whether Close was called.
+func (e *Engine) isClosed() bool {
+	select {
+	case <-e.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// begin starts a run profile: it waits for any other run (giving up when
+// ctx ends or the engine closes), and returns the rules to use and the
+// function that ends the run.
 func (e *Engine) begin(ctx context.Context) (*rules.Set, func(), error) {
-	e.run.Lock()
-	e.mu.RLock()
-	closed, set := e.closed, e.rules
-	e.mu.RUnlock()
-	if closed {
-		e.run.Unlock()
+	if e.isClosed() {
 		return nil, nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		e.run.Unlock()
 		return nil, nil, err
 	}
-	return set, e.run.Unlock, nil
+	select {
+	case e.run <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-e.closing:
+		return nil, nil, ErrClosed
+	}
+	end := func() { <-e.run }
+	// Both may have happened while it waited; select picks at random.
+	if e.isClosed() {
+		end()
+		return nil, nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		end()
+		return nil, nil, err
+	}
+	return e.Rules(), end, nil
 }
 
 func (e *Engine) conn(name string) (*conn, error) {

@@ -79,21 +79,16 @@ func (e *Engine) Preview(ctx context.Context, connectorName string, anchor conne
 			}
 		}
 		// Pending exports on the objects this sync wrote.
-		for _, k := range w.order {
-			key, ok := k.(objKey)
-			if !ok || !w.written[k] || key.conn == connectorName {
+		for t := range w.writtenObjects() {
+			if t.Connector == connectorName || t.Export == nil {
 				continue
 			}
-			t := w.objects[key]
-			if t == nil || t.Export == nil {
-				continue
-			}
-			c := e.conns[key.conn]
+			c := e.conns[t.Connector]
 			it, _, err := buildChange(w, c, t)
 			if err != nil {
 				return err
 			}
-			p.Exports = append(p.Exports, PendingExport{Connector: key.conn, ObjectID: t.ID, EntryID: t.EntryID, State: t.Export.State, Change: it.change})
+			p.Exports = append(p.Exports, PendingExport{Connector: t.Connector, ObjectID: t.ID, EntryID: t.EntryID, State: t.Export.State, Change: it.change})
 		}
 		slices.SortFunc(p.Exports, func(a, b PendingExport) int {
 			if a.Connector != b.Connector {

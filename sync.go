@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/metaverse"
@@ -215,25 +216,33 @@ func (s *syncer) batchKeys(ctx context.Context, keys []objKey) error {
 }
 
 // update runs fn in a store transaction, keeping the counts of a
-// transaction that is retried or rolled back out of the result.
+// transaction that is retried or rolled back out of the result: a run
+// cancelled or failed mid-batch reports what committed.
 func (s *syncer) update(ctx context.Context, fn func(b *batch, w func() *work) error) error {
 	base := *s.res
 	baseRetry := len(s.retry)
+	rollback := func() {
+		errs := s.res.Errors
+		*s.res = base
+		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
+		s.truncateRetry(baseRetry)
+	}
 	attempt := 0
 	err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
 		if attempt++; attempt > 1 {
 			s.refs.reset() // what the failed attempt read or wrote is rolled back
 		}
-		errs := s.res.Errors
-		*s.res = base
-		s.res.Errors = errs[:len(base.Errors):len(base.Errors)]
-		s.truncateRetry(baseRetry)
+		rollback()
 		b := &batch{ctx: ctx, tx: tx, refs: s.refs}
 		if err := fn(b, b.work); err != nil {
 			return err
 		}
 		return b.finish()
 	})
+	if err != nil {
+		rollback()
+		s.refs.reset()
+	}
 	return fatal(err)
 }
 
@@ -435,46 +444,76 @@ func (s *syncer) joinOrProject(w *work, o *metaverse.CSObject, in *rules.Input, 
 // object is left unjoined with this error.
 var ErrAmbiguousJoin = errors.New("idbridge: ambiguous join")
 
-// candidates returns the entries of type typ matching every join key.
+// candidates returns the entries of type typ matching every join key of
+// a group. One key is looked up in the store's index (an exact one when
+// the group has one, as it selects best; a case-insensitive one on a store
+// that indexed it folded, see joinIndexes) and the candidates found are
+// filtered by the others, each compared exactly or case-insensitively as
+// its condition says.
 func (s *syncer) candidates(w *work, typ string, keys []rules.JoinKey) ([]string, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	var ids []string
-	for i, k := range keys {
+	for _, k := range keys {
 		if len(k.Values) == 0 {
 			return nil, nil // a condition with no value joins nothing
 		}
-		if i > 0 {
-			// Filter the first key's candidates by the others.
-			kept := ids[:0]
-			for _, id := range ids {
-				e, err := w.entry(id)
-				if err != nil {
-					return nil, err
-				}
-				if e != nil && anyMatch(e.Attrs[k.Attr], k.Values, k.CaseInsensitive) {
-					kept = append(kept, id)
-				}
-			}
-			ids = kept
-			continue
+	}
+	_, folds := s.e.store.(metaverse.FoldIndexer)
+	li := lookupKey(len(keys), func(i int) bool { return keys[i].CaseInsensitive }, folds)
+	if li < 0 {
+		return nil, nil // refused by SetRules; kept safe here
+	}
+	lk := keys[li]
+	var ids []string
+	seen := map[string]bool{}
+	for _, v := range lk.Values {
+		found, err := w.findEntries(typ, lk.Attr, v, lk.CaseInsensitive)
+		if err != nil {
+			return nil, err
 		}
-		seen := map[string]bool{}
-		for _, v := range k.Values {
-			found, err := w.findEntries(typ, k.Attr, v)
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range found {
-				if !seen[id] {
-					seen[id] = true
-					ids = append(ids, id)
-				}
+		for _, id := range found {
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
 			}
 		}
 	}
+	slices.Sort(ids)
+	for i, k := range keys {
+		// An exact lookup on an attribute another rule declared folded
+		// finds every case: it is filtered too.
+		if i == li && (lk.CaseInsensitive || !folds) {
+			continue
+		}
+		kept := ids[:0]
+		for _, id := range ids {
+			e, err := w.peekEntry(id)
+			if err != nil {
+				return nil, err
+			}
+			if e != nil && anyMatch(e.Attrs[k.Attr], k.Values, k.CaseInsensitive) {
+				kept = append(kept, id)
+			}
+		}
+		ids = kept
+	}
 	return ids, nil
+}
+
+// lookupKey returns the index of the condition, among n, that candidates
+// looks up: the first exact one, else the first (case-insensitive) one
+// when the store indexes folded; -1 when the store can look up none.
+func lookupKey(n int, caseInsensitive func(i int) bool, folds bool) int {
+	for i := range n {
+		if !caseInsensitive(i) {
+			return i
+		}
+	}
+	if folds && n > 0 {
+		return 0
+	}
+	return -1
 }
 
 func anyMatch(have, want []connector.Value, fold bool) bool {

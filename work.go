@@ -3,6 +3,7 @@ package idbridge
 import (
 	"context"
 	"errors"
+	"iter"
 	"slices"
 	"strconv"
 
@@ -84,6 +85,19 @@ type anchorKey struct {
 	anchor connector.Anchor
 }
 
+// dnKey is a connector and a DN folded by connector.FoldDN.
+type dnKey struct{ conn, dn string }
+
+// unitKey names what a unit of work read or wrote: an entry (by ID) or,
+// when entry is empty, an object.
+type unitKey struct {
+	entry string
+	obj   objKey
+}
+
+func entryKey(id string) unitKey { return unitKey{entry: id} }
+func objectKey(k objKey) unitKey { return unitKey{obj: k} }
+
 // work holds the writes made while processing one object. They reach the
 // transaction only when the object is processed without error, so that a
 // rule error on one object leaves no half-made change and the run goes on.
@@ -95,9 +109,15 @@ type work struct {
 	// references (a group of 50,000 members) adopts them all, and a linear
 	// search per reference would be quadratic.
 	anchors map[anchorKey]*metaverse.CSObject
-	dns     map[anchorKey]*metaverse.CSObject // by connector and folded DN
-	order   []any                             // string (entry ID) or objKey, in first-read order
-	written map[any]bool
+	// dns indexes objects by connector and folded DN, and dnOf says under
+	// which DN each object is indexed: putObject moves an object renamed
+	// in the unit of work. Several objects may be under one DN for a
+	// while (one renamed into the DN of another not yet renamed away);
+	// objectByDN checks which one has it now.
+	dns     map[dnKey][]objKey
+	dnOf    map[objKey]string
+	order   []unitKey // in first-read order
+	written map[unitKey]bool
 }
 
 // work returns the batch's unit of work, emptied: one object at a time is
@@ -105,7 +125,8 @@ type work struct {
 func (b *batch) work() *work {
 	if b.w == nil {
 		b.w = &work{batch: b, entries: map[string]*metaverse.Entry{}, objects: map[objKey]*metaverse.CSObject{},
-			anchors: map[anchorKey]*metaverse.CSObject{}, dns: map[anchorKey]*metaverse.CSObject{}, written: map[any]bool{}}
+			anchors: map[anchorKey]*metaverse.CSObject{}, dns: map[dnKey][]objKey{}, dnOf: map[objKey]string{},
+			written: map[unitKey]bool{}}
 		return b.w
 	}
 	w := b.w
@@ -113,6 +134,7 @@ func (b *batch) work() *work {
 	clear(w.objects)
 	clear(w.anchors)
 	clear(w.dns)
+	clear(w.dnOf)
 	clear(w.written)
 	w.order = w.order[:0]
 	return w
@@ -127,7 +149,7 @@ func (w *work) entry(id string) (*metaverse.Entry, error) {
 		return nil, err
 	}
 	w.entries[id] = e
-	w.order = append(w.order, id)
+	w.order = append(w.order, entryKey(id))
 	return e, nil
 }
 
@@ -164,18 +186,18 @@ func found[T any](v *T, err error) (*T, error) {
 // putEntry marks e (already obtained from w, or new) as written.
 func (w *work) putEntry(e *metaverse.Entry) {
 	if _, ok := w.entries[e.ID]; !ok {
-		w.order = append(w.order, e.ID)
+		w.order = append(w.order, entryKey(e.ID))
 	}
 	w.entries[e.ID] = e
-	w.dirty(e.ID)
+	w.dirty(entryKey(e.ID))
 }
 
 func (w *work) deleteEntry(id string) {
 	if _, ok := w.entries[id]; !ok {
-		w.order = append(w.order, id)
+		w.order = append(w.order, entryKey(id))
 	}
 	w.entries[id] = nil
-	w.dirty(id)
+	w.dirty(entryKey(id))
 }
 
 func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
@@ -189,17 +211,35 @@ func (w *work) object(connName, id string) (*metaverse.CSObject, error) {
 	}
 	w.objects[k] = o
 	w.index(o)
-	w.order = append(w.order, k)
+	w.order = append(w.order, objectKey(k))
 	return o, nil
 }
 
-// index records o under its anchor and DN.
+// index records o under its anchor and DN, moving it from the DN it was
+// indexed under when it was renamed.
 func (w *work) index(o *metaverse.CSObject) {
 	if o.Anchor != "" {
 		w.anchors[anchorKey{o.Connector, o.Anchor}] = o
 	}
-	if o.DN != "" {
-		w.dns[anchorKey{o.Connector, connector.Anchor(connector.FoldDN(o.DN))}] = o
+	k := objKey{o.Connector, o.ID}
+	fold := connector.FoldDN(o.DN)
+	prev, indexed := w.dnOf[k]
+	if indexed && prev == fold {
+		return
+	}
+	if indexed {
+		dk := dnKey{o.Connector, prev}
+		if ks := slices.DeleteFunc(w.dns[dk], func(x objKey) bool { return x == k }); len(ks) > 0 {
+			w.dns[dk] = ks
+		} else {
+			delete(w.dns, dk)
+		}
+		delete(w.dnOf, k)
+	}
+	if fold != "" {
+		dk := dnKey{o.Connector, fold}
+		w.dns[dk] = append(w.dns[dk], k)
+		w.dnOf[k] = fold
 	}
 }
 
@@ -211,35 +251,47 @@ func (w *work) adopt(o *metaverse.CSObject) *metaverse.CSObject {
 	}
 	w.objects[k] = o
 	w.index(o)
-	w.order = append(w.order, k)
+	w.order = append(w.order, objectKey(k))
 	return o
 }
 
+// putObject marks o as written. An object whose DN or anchor changed must
+// be put (again) before it is looked up by them.
 func (w *work) putObject(o *metaverse.CSObject) {
 	k := objKey{o.Connector, o.ID}
 	if _, ok := w.objects[k]; !ok {
-		w.order = append(w.order, k)
+		w.order = append(w.order, objectKey(k))
 	}
 	w.objects[k] = o
 	w.index(o)
-	w.dirty(k)
+	w.dirty(objectKey(k))
 }
 
 func (w *work) deleteObject(o *metaverse.CSObject) {
 	k := objKey{o.Connector, o.ID}
 	if _, ok := w.objects[k]; !ok {
-		w.order = append(w.order, k)
+		w.order = append(w.order, objectKey(k))
 	}
 	w.objects[k] = nil
-	w.dirty(k)
+	w.dirty(objectKey(k))
 }
 
-// written tracks which keys were written (not only read).
-func (w *work) dirty(k any) {
-	if w.written == nil {
-		w.written = map[any]bool{}
+// dirty records that k was written (not only read).
+func (w *work) dirty(k unitKey) { w.written[k] = true }
+
+// writtenObjects yields the objects written (not deleted) in the unit of
+// work, in first-read order.
+func (w *work) writtenObjects() iter.Seq[*metaverse.CSObject] {
+	return func(yield func(*metaverse.CSObject) bool) {
+		for _, k := range w.order {
+			if k.entry != "" || !w.written[k] {
+				continue
+			}
+			if o := w.objects[k.obj]; o != nil && !yield(o) {
+				return
+			}
+		}
 	}
-	w.written[k] = true
 }
 
 // peekByAnchor is objectByAnchor for a read that keeps nothing: the object
@@ -272,19 +324,20 @@ func (w *work) objectByAnchor(connName string, a connector.Anchor) (*metaverse.C
 	return w.adopt(o), nil
 }
 
+// objectByDN returns the object of a connector with the given DN, as the
+// unit of work sees it: one it holds with that DN now (the smallest ID when
+// several have it, as the store answers), else the store's, unless the
+// unit of work renamed or deleted that one.
 func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
 	fold := connector.FoldDN(dn)
-	if o, ok := w.dns[anchorKey{connName, connector.Anchor(fold)}]; ok && w.objects[objKey{o.Connector, o.ID}] == o && connector.FoldDN(o.DN) == fold {
-		return o, nil
-	}
-	if len(w.objects) <= 32 {
-		// An object renamed in place in this unit of work is under its old
-		// DN in the index: a small unit of work is searched whole.
-		for _, o := range w.objects {
-			if o != nil && o.Connector == connName && connector.FoldDN(o.DN) == fold {
-				return o, nil
-			}
+	var best *metaverse.CSObject
+	for _, k := range w.dns[dnKey{connName, fold}] {
+		if o := w.objects[k]; o != nil && connector.FoldDN(o.DN) == fold && (best == nil || o.ID < best.ID) {
+			best = o
 		}
+	}
+	if best != nil {
+		return best, nil
 	}
 	o, err := found(w.tx.ObjectByDN(w.ctx, connName, dn))
 	if err != nil || o == nil {
@@ -300,21 +353,23 @@ func (w *work) objectByDN(connName, dn string) (*metaverse.CSObject, error) {
 }
 
 // findEntries looks up entries by an indexed attribute, seeing the unit of
-// work's own changes.
-func (w *work) findEntries(typ, attr string, v connector.Value) ([]string, error) {
+// work's own changes. fold compares strings case-insensitively (the store
+// indexed attr folded; see metaverse.FoldIndexer).
+func (w *work) findEntries(typ, attr string, v connector.Value, fold bool) ([]string, error) {
 	ids, err := w.tx.FindEntries(w.ctx, typ, attr, v)
 	if err != nil {
 		return nil, fatal(err)
 	}
+	want := []connector.Value{v}
 	out := ids[:0:0]
 	for _, id := range ids {
-		if e, ok := w.entries[id]; ok && (e == nil || !slices.Contains(e.Attrs[attr], v)) {
+		if e, ok := w.entries[id]; ok && (e == nil || !anyMatch(e.Attrs[attr], want, fold)) {
 			continue
 		}
 		out = append(out, id)
 	}
 	for id, e := range w.entries {
-		if e != nil && (typ == "" || e.Type == typ) && slices.Contains(e.Attrs[attr], v) && !slices.Contains(out, id) {
+		if e != nil && (typ == "" || e.Type == typ) && anyMatch(e.Attrs[attr], want, fold) && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
@@ -326,26 +381,26 @@ func (w *work) findEntries(typ, attr string, v connector.Value) ([]string, error
 // first so that an anchor moving between objects does not conflict.
 func (w *work) commit() error {
 	for pass := 0; pass < 2; pass++ {
-		for _, k := range w.order {
-			if !w.written[k] {
+		for _, uk := range w.order {
+			if !w.written[uk] {
 				continue
 			}
 			var err error
-			switch k := k.(type) {
-			case string:
-				e := w.entries[k]
+			if id := uk.entry; id != "" {
+				e := w.entries[id]
 				switch {
 				case pass == 0 && e == nil:
-					err = w.tx.DeleteEntry(w.ctx, k)
+					err = w.tx.DeleteEntry(w.ctx, id)
 					if errors.Is(err, metaverse.ErrNotFound) {
 						err = nil
 					}
-					w.refs.deleteEntry(k)
+					w.refs.deleteEntry(id)
 				case pass == 1 && e != nil:
 					err = w.tx.PutEntry(w.ctx, e)
 					w.refs.setEntry(e)
 				}
-			case objKey:
+			} else {
+				k := uk.obj
 				o := w.objects[k]
 				switch {
 				case pass == 0 && o == nil:

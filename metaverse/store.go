@@ -40,7 +40,8 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Index declares metaverse attributes that joins look up; FindEntries
 	// on them must not scan. It may be called again with more attributes
-	// and builds indexes for existing entries.
+	// and builds indexes for existing entries. An attribute already
+	// declared folded (FoldIndexer) stays folded.
 	Index(ctx context.Context, attrs ...string) error
 	// Close releases the store. Transactions running in other goroutines
 	// fail with ErrClosed.
@@ -60,8 +61,9 @@ type Tx interface {
 	DeleteEntry(ctx context.Context, id string) error
 	// FindEntries returns the IDs, in ascending order, of the entries of
 	// the given object type (any type when empty) that have v among the
-	// values of attr. String values match exactly (callers fold case
-	// themselves when they want to); Reference values by anchor.
+	// values of attr. String values match exactly, unless attr was
+	// declared with FoldIndexer.IndexFolded, when they match
+	// case-insensitively (FoldString); Reference values by anchor.
 	FindEntries(ctx context.Context, entryType, attr string, v connector.Value) ([]string, error)
 	// Entries returns up to limit entries with an ID greater than after,
 	// in ascending ID order (paging; after "" starts at the beginning).

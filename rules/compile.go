@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,8 +39,30 @@ type Options struct {
 	CostLimit uint64
 }
 
-// Validate reports whether the options are usable. All values are.
-func (o Options) Validate() error { return nil }
+// MaxCostLimit is the largest Options.CostLimit: about a second of
+// evaluation for one expression on one object, beyond which a rule file
+// could stall a sync run rather than fail with ErrCostLimit.
+const MaxCostLimit = 100_000_000
+
+// ErrInvalidOptions: Options that Compile cannot use; Options.Validate
+// says which field and why.
+var ErrInvalidOptions = errors.New("rules: invalid options")
+
+// Validate reports whether the options are usable: CostLimit at most
+// MaxCostLimit, and an Evaluator that is nil (CEL) or not a nil pointer.
+// Compile calls it. The errors match ErrInvalidOptions.
+func (o Options) Validate() error {
+	var errs []error
+	if o.CostLimit > MaxCostLimit {
+		errs = append(errs, fmt.Errorf("%w: CostLimit %d is above MaxCostLimit (%d)", ErrInvalidOptions, o.CostLimit, MaxCostLimit))
+	}
+	if o.Evaluator != nil {
+		if v := reflect.ValueOf(o.Evaluator); v.Kind() == reflect.Pointer && v.IsNil() {
+			errs = append(errs, fmt.Errorf("%w: Evaluator is a nil %T (leave it nil for CEL)", ErrInvalidOptions, o.Evaluator))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // Set is a compiled, type-checked set of rules. It is immutable and safe
 // for concurrent use.

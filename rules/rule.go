@@ -119,7 +119,13 @@ type Rule struct {
 	LinkType metaverse.LinkType // Provision, Join or StickyJoin
 	Flows    []Flow
 	// Deprovision (outbound only) says what happens to the target object
-	// when the entry leaves scope or is deleted.
+	// when the entry leaves scope or is deleted. It applies to objects
+	// that outbound rules provisioned. An object joined to the entry (by
+	// an inbound rule of its connector, not provisioned) is never
+	// deleted or disabled: when the entry is deleted it is only
+	// disconnected and stays in its directory as it is, as in Entra
+	// Connect; while the entry lives, it stays linked even out of the
+	// outbound rules' scope.
 	Deprovision DeprovisionAction
 	// DeprovisionFlows (outbound, DeprovisionDisable) are applied to the
 	// target object when it is deprovisioned (accountEnabled = false).

@@ -10,7 +10,8 @@
 // binary format) under these buckets:
 //
 //   - meta: the file's format version (FormatVersion)
-//   - mvindexes: the attributes declared with Index
+//   - mvindexes: the attributes declared with Index (value empty) or
+//     IndexFolded (value "f": strings keyed by metaverse.FoldString)
 //   - entries: entry ID → entry
 //   - entryidx: attribute, value key, entry type, entry ID → {} for the
 //     declared attributes (components length-prefixed, so any bytes are

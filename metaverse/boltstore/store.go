@@ -87,7 +87,10 @@ type Store struct {
 	closed   atomic.Bool
 }
 
-var _ metaverse.Store = (*Store)(nil)
+var (
+	_ metaverse.Store       = (*Store)(nil)
+	_ metaverse.FoldIndexer = (*Store)(nil)
+)
 
 // Bucket names.
 var (

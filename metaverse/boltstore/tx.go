@@ -21,7 +21,7 @@ type tx struct {
 	s       *Store
 	btx     *bolt.Tx
 	write   bool
-	indexed map[string]bool // declared indexes, loaded on first use
+	indexed map[string]indexMode // declared indexes, loaded on first use
 	// scratch is where records are encoded before they are copied into a
 	// slice of their own (see own).
 	scratch []byte
@@ -63,16 +63,37 @@ func (t *tx) bucket(name []byte) *bolt.Bucket {
 	return b
 }
 
+// indexMode says how a declared attribute is indexed.
+type indexMode uint8
+
+const (
+	exactIndex  indexMode = iota + 1 // mvindexes value empty
+	foldedIndex                      // mvindexes value "f": strings by metaverse.FoldString
+)
+
+var foldedMark = []byte("f")
+
 // declared returns the declared metaverse attribute indexes.
-func (t *tx) declared() map[string]bool {
+func (t *tx) declared() map[string]indexMode {
 	if t.indexed == nil {
-		t.indexed = map[string]bool{}
-		t.bucket(bIndexes).ForEach(func(k, _ []byte) error {
-			t.indexed[string(k)] = true
+		t.indexed = map[string]indexMode{}
+		t.bucket(bIndexes).ForEach(func(k, v []byte) error {
+			t.indexed[string(k)] = exactIndex
+			if bytes.Equal(v, foldedMark) {
+				t.indexed[string(k)] = foldedIndex
+			}
 			return nil
 		})
 	}
 	return t.indexed
+}
+
+// indexKey returns the key under which attr indexes v.
+func (t *tx) indexKey(attr string, v connector.Value) string {
+	if t.declared()[attr] == foldedIndex {
+		v = metaverse.FoldValue(v)
+	}
+	return codec.ValueKey(v)
 }
 
 // missingBucket is the panic of a file whose buckets were damaged; guard
@@ -116,7 +137,7 @@ func (t *tx) entryIndexKeys(e *metaverse.Entry) [][]byte {
 	for attr := range t.declared() {
 		for _, v := range e.Attrs[attr] {
 			k := codec.AppendLP(nil, attr)
-			k = codec.AppendLP(k, codec.ValueKey(v))
+			k = codec.AppendLP(k, t.indexKey(attr, v))
 			k = codec.AppendLP(k, e.Type)
 			keys = append(keys, append(k, e.ID...))
 		}
@@ -183,11 +204,10 @@ func (t *tx) FindEntries(ctx context.Context, entryType, attr string, v connecto
 	if err := t.check(ctx); err != nil {
 		return nil, err
 	}
-	key := codec.ValueKey(v)
 	var ids []string
-	if t.declared()[attr] {
+	if t.declared()[attr] != 0 {
 		prefix := codec.AppendLP(nil, attr)
-		prefix = codec.AppendLP(prefix, key)
+		prefix = codec.AppendLP(prefix, t.indexKey(attr, v))
 		if entryType != "" {
 			prefix = codec.AppendLP(prefix, entryType)
 		}
@@ -209,6 +229,7 @@ func (t *tx) FindEntries(ctx context.Context, entryType, attr string, v connecto
 		return ids, nil
 	}
 	// Not declared: scan.
+	key := codec.ValueKey(v)
 	err := t.bucket(bEntries).ForEach(func(k, val []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -620,6 +641,17 @@ func (t *tx) Runs(ctx context.Context, connectorName string, limit int) ([]*meta
 // Index implements metaverse.Store: it records the attributes and indexes
 // the existing entries, in one transaction.
 func (s *Store) Index(ctx context.Context, attrs ...string) error {
+	return s.index(ctx, exactIndex, attrs)
+}
+
+// IndexFolded implements metaverse.FoldIndexer: like Index, with strings
+// keyed by metaverse.FoldString. An attribute indexed exact before is
+// re-indexed folded, in the same transaction.
+func (s *Store) IndexFolded(ctx context.Context, attrs ...string) error {
+	return s.index(ctx, foldedIndex, attrs)
+}
+
+func (s *Store) index(ctx context.Context, mode indexMode, attrs []string) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
@@ -628,27 +660,38 @@ func (s *Store) Index(ctx context.Context, attrs ...string) error {
 	}
 	return s.write(func(btx *bolt.Tx) error {
 		t := &tx{s: s, btx: btx, write: true}
-		decl := t.bucket(bIndexes)
+		decl, idx := t.bucket(bIndexes), t.bucket(bEntryIdx)
+		var mark []byte
+		if mode == foldedIndex {
+			mark = foldedMark
+		}
 		var added []string
 		for _, a := range attrs {
 			if a == "" {
 				return errors.New("boltstore: Index: empty attribute name")
 			}
-			if decl.Get([]byte(a)) == nil && !slices.Contains(added, a) {
-				added = append(added, a)
-				if err := decl.Put([]byte(a), nil); err != nil {
+			cur := t.declared()[a]
+			if cur >= mode || slices.Contains(added, a) {
+				continue // folded stays folded: it finds what exact finds
+			}
+			if cur != 0 {
+				// Exact before: drop its keys (they start with the attribute).
+				if err := deletePrefix(idx, codec.AppendLP(nil, a)); err != nil {
 					return err
 				}
+			}
+			added = append(added, a)
+			if err := decl.Put([]byte(a), mark); err != nil {
+				return err
 			}
 		}
 		if len(added) == 0 {
 			return nil
 		}
-		t.indexed = map[string]bool{}
+		t.indexed = map[string]indexMode{}
 		for _, a := range added {
-			t.indexed[a] = true
+			t.indexed[a] = mode
 		}
-		idx := t.bucket(bEntryIdx)
 		return t.bucket(bEntries).ForEach(func(k, v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -665,4 +708,15 @@ func (s *Store) Index(ctx context.Context, attrs ...string) error {
 			return nil
 		})
 	})
+}
+
+// deletePrefix deletes the keys of b that start with prefix.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

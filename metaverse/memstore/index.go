@@ -9,9 +9,19 @@ import (
 
 // attrIndex indexes one declared metaverse attribute: value → entry IDs.
 // Entry types are not part of the key; FindEntries filters by type, which
-// keeps a type change from touching the index.
+// keeps a type change from touching the index. A folded index
+// (metaverse.FoldIndexer) keys strings by metaverse.FoldString.
 type attrIndex struct {
 	byValue map[valKey]idSet
+	folded  bool
+}
+
+// key returns the index key of v.
+func (ix *attrIndex) key(v connector.Value) valKey {
+	if ix.folded {
+		v = metaverse.FoldValue(v)
+	}
+	return keyOf(v)
 }
 
 // valKey identifies a value as FindEntries matches it: type and
@@ -76,14 +86,14 @@ func (s idSet) appendTo(ids []string) []string {
 
 func (ix *attrIndex) add(id string, vals []connector.Value) {
 	for _, v := range vals {
-		k := keyOf(v)
+		k := ix.key(v)
 		ix.byValue[k] = ix.byValue[k].with(id)
 	}
 }
 
 func (ix *attrIndex) remove(id string, vals []connector.Value) {
 	for _, v := range vals {
-		k := keyOf(v)
+		k := ix.key(v)
 		set, ok := ix.byValue[k]
 		if !ok {
 			continue
@@ -108,7 +118,7 @@ func valuesOf(e *metaverse.Entry, attr string) []connector.Value {
 // the index.
 func sameSlice(a, b []connector.Value) bool { return slices.Equal(a, b) }
 
-// hasValue reports whether vals has a value that matches k.
+// hasValue reports whether vals has a value that matches k (an exact key).
 func hasValue(vals []connector.Value, k valKey) bool {
 	for _, v := range vals {
 		if v.Type() == k.typ && v.Key() == k.key {

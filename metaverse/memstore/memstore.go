@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -31,7 +32,10 @@ type Store struct {
 	undoBuf []undo
 }
 
-var _ metaverse.Store = (*Store)(nil)
+var (
+	_ metaverse.Store       = (*Store)(nil)
+	_ metaverse.FoldIndexer = (*Store)(nil)
+)
 
 // btreeDegree suits string keys: nodes of a few hundred bytes.
 const btreeDegree = 32
@@ -103,6 +107,17 @@ func (s *Store) Update(ctx context.Context, fn func(tx metaverse.Tx) error) erro
 // Index implements metaverse.Store. Declaring an attribute indexes the
 // existing entries at once, under the write lock.
 func (s *Store) Index(ctx context.Context, attrs ...string) error {
+	return s.index(ctx, false, attrs)
+}
+
+// IndexFolded implements metaverse.FoldIndexer: like Index, with strings
+// keyed by metaverse.FoldString. An exact index of the attribute is
+// rebuilt folded.
+func (s *Store) IndexFolded(ctx context.Context, attrs ...string) error {
+	return s.index(ctx, true, attrs)
+}
+
+func (s *Store) index(ctx context.Context, folded bool, attrs []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -112,10 +127,13 @@ func (s *Store) Index(ctx context.Context, attrs ...string) error {
 		return metaverse.ErrClosed
 	}
 	for _, a := range attrs {
-		if s.attrs[a] != nil {
-			continue
+		if a == "" {
+			return errors.New("memstore: Index: empty attribute name")
 		}
-		ix := &attrIndex{byValue: map[valKey]idSet{}}
+		if cur := s.attrs[a]; cur != nil && (cur.folded || !folded) {
+			continue // folded stays folded: it finds what exact finds
+		}
+		ix := &attrIndex{byValue: map[valKey]idSet{}, folded: folded}
 		for _, e := range s.entries {
 			ix.add(e.ID, e.Attrs[a])
 		}

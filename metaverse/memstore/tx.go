@@ -81,15 +81,15 @@ func (t *tx) FindEntries(ctx context.Context, typ, attr string, v connector.Valu
 	if err := t.check(ctx); err != nil {
 		return nil, err
 	}
-	k := keyOf(v)
 	var ids []string
 	if ix := t.s.attrs[attr]; ix != nil {
-		ids = ix.byValue[k].appendTo(nil)
+		ids = ix.byValue[ix.key(v)].appendTo(nil)
 		if typ != "" {
 			ids = slices.DeleteFunc(ids, func(id string) bool { return t.s.entries[id].Type != typ })
 		}
 	} else {
 		// Not declared: scan.
+		k := keyOf(v)
 		for id, e := range t.s.entries {
 			if (typ == "" || e.Type == typ) && hasValue(e.Attrs[attr], k) {
 				ids = append(ids, id)

@@ -30,6 +30,7 @@ type backupLine struct {
 	Format    string     `json:"format,omitempty"`
 	Version   int        `json:"version,omitempty"`
 	Index     string     `json:"index,omitempty"`
+	Folded    bool       `json:"folded,omitempty"` // with Index: declared with IndexFolded
 	Entry     []byte     `json:"entry,omitempty"`
 	Object    []byte     `json:"object,omitempty"`
 	Watermark *watermark `json:"watermark,omitempty"`
@@ -72,8 +73,9 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) error {
 		var str string
 		var b []byte
 		var u int64
+		var folded bool
 		steps := []error{
-			each(`SELECT attr FROM entry_indexes ORDER BY attr`, []any{&str}, func() backupLine { return backupLine{Index: str} }),
+			each(`SELECT attr, folded FROM entry_indexes ORDER BY attr`, []any{&str, &folded}, func() backupLine { return backupLine{Index: str, Folded: folded} }),
 			each(`SELECT data FROM entries ORDER BY id`, []any{&b}, func() backupLine { return backupLine{Entry: b} }),
 			each(`SELECT data FROM objects ORDER BY connector, id`, []any{&b}, func() backupLine { return backupLine{Object: b} }),
 			each(`SELECT connector, wm FROM watermarks ORDER BY connector`, []any{&str, &b}, func() backupLine {
@@ -116,16 +118,20 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 		}
 		var entries, objects, runs [][]any
 		var indexes []string
+		folded := map[string]bool{} // indexes come first
 		for i, l := range lines {
 			switch {
 			case l.Index != "":
 				indexes = append(indexes, l.Index)
+				if l.Folded {
+					folded[l.Index] = true
+				}
 			case l.Entry != nil:
 				e, err := codec.DecodeEntry(l.Entry)
 				if err != nil {
 					return fmt.Errorf("line %d: %w", i+2, err)
 				}
-				entries = append(entries, []any{e.ID, e.Type, codec.AttrsJSON(e.Attrs), l.Entry})
+				entries = append(entries, []any{e.ID, e.Type, codec.AttrsJSON(e.Attrs), l.Entry, foldedJSON(folded, e.Attrs)})
 			case l.Object != nil:
 				o, err := codec.DecodeObject(l.Object)
 				if err != nil {
@@ -156,7 +162,7 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 				runs = append(runs, []any{int64(len(runs) + 1), run.Connector, l.Run})
 			}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, []string{"id", "type", "attrs", "data"}, pgx.CopyFromRows(entries)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"entries"}, []string{"id", "type", "attrs", "data", "folded"}, pgx.CopyFromRows(entries)); err != nil {
 			return err
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"connector", "id", "anchor", "dn", "pending", "export", "data"}, pgx.CopyFromRows(objects)); err != nil {
@@ -169,11 +175,16 @@ func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 			return err
 		}
 		for _, a := range indexes {
-			if _, err := tx.Exec(ctx, `INSERT INTO entry_indexes (attr) VALUES ($1)`, a); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO entry_indexes (attr, folded) VALUES ($1, $2)`, a, folded[a]); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+indexName(a)+` ON entries USING gin (`+attrExpr(a)+` jsonb_path_ops) WITH (fastupdate = off)`); err != nil {
 				return err
+			}
+			if folded[a] {
+				if _, err := tx.Exec(ctx, createFoldedIndex(a)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -11,7 +11,10 @@
 // bytea in the compact binary format of metaverse/internal/codec; entries
 // also have their attributes as JSONB, and Index creates a GIN expression
 // index on the JSONB path of each join attribute (attrs -> 'mail'), which
-// FindEntries uses. Connector-space objects have columns for the anchor
+// FindEntries uses. IndexFolded (metaverse.FoldIndexer) marks an attribute
+// folded in entry_indexes; entries then keep its values folded in the
+// folded JSONB column, under a GIN index of its own (folded -> 'mail').
+// Connector-space objects have columns for the anchor
 // (unique per connector), the folded DN, and partial indexes for pending
 // imports and exports, so those never scan. Text columns use the "C"
 // collation: IDs sort in byte order, as in every store.

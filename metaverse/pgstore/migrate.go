@@ -12,7 +12,7 @@ import (
 // SchemaVersion is the version of the tables this build creates. Open
 // applies the migrations from the version found to this one, and refuses a
 // newer version with metaverse.ErrIncompatible.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] takes the schema from version i to i+1. Text columns use
 // the "C" collation so that ID order is byte order, as in every store.
@@ -47,6 +47,12 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_connector ON runs (connector, seq);
 CREATE TABLE entry_indexes (attr text COLLATE "C" PRIMARY KEY);
+`,
+	// Case-insensitive join indexes (metaverse.FoldIndexer): no table
+	// rewrite, the new column is NULL until an attribute is declared folded.
+	1: `
+ALTER TABLE entry_indexes ADD COLUMN folded boolean NOT NULL DEFAULT false;
+ALTER TABLE entries ADD COLUMN folded jsonb;
 `,
 }
 

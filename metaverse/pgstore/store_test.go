@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func TestSchemaVersion(t *testing.T) {
 	_, err = pgstore.Open(ctx, dsn, &pgstore.Options{Schema: schema})
 	require.ErrorIs(t, err, metaverse.ErrIncompatible)
 	assert.Contains(t, err.Error(), "version 99")
-	assert.Contains(t, err.Error(), "uses version 1")
+	assert.Contains(t, err.Error(), fmt.Sprintf("uses version %d", pgstore.SchemaVersion))
 }
 
 func TestOptions(t *testing.T) {

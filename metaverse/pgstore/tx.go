@@ -27,6 +27,8 @@ type tx struct {
 	// transaction is doomed whatever fn does with the error, and Update
 	// runs fn again.
 	retry error
+	// folded holds the attributes declared folded (foldedAttrs).
+	folded map[string]bool
 }
 
 var _ metaverse.Tx = (*tx)(nil)
@@ -201,9 +203,13 @@ func (t *tx) PutEntry(ctx context.Context, e *metaverse.Entry) error {
 	if e == nil || e.ID == "" {
 		return errors.New("pgstore: PutEntry: entry has no ID")
 	}
-	t.queued.Queue(`INSERT INTO entries (id, type, attrs, data) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET type = excluded.type, attrs = excluded.attrs, data = excluded.data`,
-		e.ID, e.Type, codec.AttrsJSON(e.Attrs), codec.AppendEntry(nil, e))
+	folded, err := t.foldedAttrs(ctx)
+	if err != nil {
+		return err
+	}
+	t.queued.Queue(`INSERT INTO entries (id, type, attrs, data, folded) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET type = excluded.type, attrs = excluded.attrs, data = excluded.data, folded = excluded.folded`,
+		e.ID, e.Type, codec.AttrsJSON(e.Attrs), codec.AppendEntry(nil, e), foldedJSON(folded, e.Attrs))
 	if t.queued.Len() >= 256 {
 		return t.flush(ctx)
 	}
@@ -240,6 +246,13 @@ func indexName(attr string) string {
 func (t *tx) FindEntries(ctx context.Context, entryType, attr string, v connector.Value) ([]string, error) {
 	if err := t.check(ctx); err != nil {
 		return nil, err
+	}
+	folded, err := t.foldedAttrs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if folded[attr] {
+		return t.findFolded(ctx, entryType, attr, v)
 	}
 	sql := `SELECT data FROM entries WHERE ` + attrExpr(attr) + ` @> $1`
 	args := []any{codec.ValueJSON(v)}

@@ -57,7 +57,8 @@ func Run(t *testing.T, h Harness) {
 }
 
 // RunOptions runs the whole suite against the stores h makes. Each group
-// of the metaverse.Store contract is a subtest (Entries, Index, Paging,
+// of the metaverse.Store contract is a subtest (Entries, Index, FoldIndex
+// (skipped for a store without metaverse.FoldIndexer), Paging,
 // ConnectorSpace, Pending, Watermarks, Counters, Runs, Transactions,
 // Concurrency, Closed), so that
 //
@@ -73,6 +74,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 	}{
 		{"Entries", s.entries},
 		{"Index", s.index},
+		{"FoldIndex", s.foldIndex},
 		{"Paging", s.paging},
 		{"ConnectorSpace", s.connectorSpace},
 		{"Pending", s.pending},
