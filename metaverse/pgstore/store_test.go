@@ -149,7 +149,12 @@ func TestKilledMidTransaction(t *testing.T) {
 		if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		// pg_terminate_backend only signals: wait until the backend is gone.
+		require.Eventually(t, func() bool {
+			var n int
+			err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&n)
+			return err == nil && n == 0
+		}, 10*time.Second, 5*time.Millisecond, "backend %d still running after pg_terminate_backend", pid)
 		_, err := tx.Entry(ctx, "doomed")
 		return err
 	})
