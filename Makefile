@@ -16,7 +16,11 @@ quickstart:
 	go run ./examples/quickstart
 
 # The end-to-end benchmark harness (bench/README.md): a short run at N = 10k,
-# and the whole set at 10k, 100k and 1M. Both start slapd themselves.
+# and the whole set at 10k, 100k and 1M. Both start slapd themselves, and
+# append their table to $(BENCH_OUT), outside the repository unless set:
+# make bench BENCH_OUT=bench/RESULTS.md records a run in the repository.
+BENCH_OUT ?= $(or $(TMPDIR),/tmp)/idbridge-bench/RESULTS.md
+export BENCH_OUT
 bench:
 	bash scripts/bench.sh -n 10000 -runs 3
 

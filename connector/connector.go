@@ -9,14 +9,29 @@ import (
 // connector space, the watermarks and the pending exports; a connector holds
 // only a connection and its configuration.
 //
-// The engine never calls the methods of one Connector concurrently with each
-// other, except Close, which may be called while an Import or Watch is
-// running to stop it. Implementations need not be safe for concurrent use
-// otherwise.
+// # Concurrency
+//
+// The engine runs one run profile at a time, so it never calls Schema,
+// Import, DeltaImporter.DeltaImport and Export concurrently with one
+// another. Two calls may overlap all the same:
+//
+//   - Watcher.Watch: under Engine.Run, Watch runs in a goroutine of its own
+//     for as long as Run does, concurrently with the imports and exports of
+//     the cycles it triggers. A connector that implements Watcher must allow
+//     that (typically Watch holds a connection of its own).
+//   - Close: the engine never calls it (Engine.Close closes neither store
+//     nor connectors); its owner may, while a call is running, to stop it.
+//     The running call then returns an error.
+//
+// Beyond that, an implementation need not be safe for concurrent use; a
+// program that calls a connector itself while an engine uses it must
+// serialise its calls with the engine's runs.
 type Connector interface {
 	// Schema returns the object types and attributes this connector
-	// imports and exports. It is called once when the engine starts and
-	// whenever rules are reloaded.
+	// imports and exports. The engine calls it once, in idbridge.New, and
+	// keeps the result for its lifetime: Engine.SetRules checks new rules
+	// against that schema without calling Schema again, so a schema change
+	// in the connected system needs a new Engine.
 	Schema(ctx context.Context) (*Schema, error)
 
 	// Import reads every object in scope and hands each to sink as an Add.
@@ -79,12 +94,23 @@ type DeltaImporter interface {
 
 // Watcher is implemented by connectors that can say when something changed
 // (LDAP persistent search, syncrepl refreshAndPersist, Graph change
-// notifications). Without it, the engine's scheduler polls with delta
-// imports.
+// notifications). Without it, Engine.Run starts cycles only at its
+// Schedule.Interval.
+//
+// Watch runs concurrently with the connector's other methods (see
+// Connector): Engine.Run calls it in a goroutine of its own while cycles
+// import from and export to the same connector.
 type Watcher interface {
 	// Watch blocks until ctx is done or the watch fails, calling notify
 	// (possibly many times, never concurrently) when the connected system
-	// has changes that a DeltaImport would return. notify must not block.
+	// has changes that a DeltaImport would return. notify does not block.
+	//
+	// When ctx is done, Watch returns promptly, with nil or ctx's error;
+	// the engine ignores what it returns then. Any other return is a
+	// failure of the watch: the engine logs it and calls Watch again.
+	// A connector that finds it cannot watch this connected system (no
+	// persistent search, no syncrepl) returns an error wrapping
+	// ErrUnsupported.
 	Watch(ctx context.Context, notify func()) error
 }
 
@@ -98,9 +124,12 @@ type PasswordSetter interface {
 }
 
 // ExportBatcher is implemented by connectors that want export batches of a
-// particular size (Graph's $batch takes 20 requests). Without it the engine
-// uses ExportOptions' default.
+// particular size (Graph's $batch takes 20 requests). Without it, or when
+// ExportBatchSize returns 0 or less, the engine sends batches of its
+// Options.ExportBatchSize (default 100).
 type ExportBatcher interface {
+	// ExportBatchSize returns the largest number of changes one Export
+	// call should receive.
 	ExportBatchSize() int
 }
 

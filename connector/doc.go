@@ -32,6 +32,14 @@
 // # Concurrency
 //
 // Values, Attributes and Changes are plain data: safe to share once no
-// longer modified. The engine does not call a Connector's methods
-// concurrently, except Close.
+// longer modified. The engine runs one import or export at a time per
+// engine, but under Engine.Run a Watcher's Watch runs concurrently with
+// them; the Connector documentation says exactly which calls overlap.
+//
+// # Serialisation
+//
+// Value has a typed text form (MarshalText, "integer:42") and a typed JSON
+// form (MarshalJSON, {"type":"integer","value":42}), both of which round-trip
+// through the matching Unmarshal method, so that json.Marshal of Attributes, or of
+// a struct holding them, keeps every value and its type.
 package connector

@@ -22,10 +22,19 @@ type ObjectType struct {
 
 // Attribute describes one attribute of an object type.
 type Attribute struct {
-	Name     string   `json:"name" yaml:"name"`
-	Type     AttrType `json:"type" yaml:"type"`
-	Multi    bool     `json:"multi,omitempty" yaml:"multi,omitempty"`
-	ReadOnly bool     `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
+	// Name is the attribute's name as rules and Attributes spell it.
+	Name string `json:"name" yaml:"name"`
+	// Type is the type of every value of the attribute.
+	Type AttrType `json:"type" yaml:"type"`
+	// Multi: the attribute may hold more than one value. A single-valued
+	// attribute holds at most one.
+	Multi bool `json:"multi,omitempty" yaml:"multi,omitempty"`
+	// ReadOnly: the connected system sets the attribute itself (objectGUID,
+	// whenChanged, uSNChanged, Graph's createdDateTime) and refuses
+	// writes. Imports report it and inbound rules may read it; an outbound
+	// rule that flows into it is refused when the rules are compiled, so
+	// the engine never exports it.
+	ReadOnly bool `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
 }
 
 // Type returns the object type with the given name.

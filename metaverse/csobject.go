@@ -71,8 +71,10 @@ type CSObject struct {
 	Type      string
 	Attrs     connector.Attributes // as last imported; reference values hold anchors of this connector space
 	Pending   PendingImport
-	// Changed lists the attributes an Update import changed (nil: unknown
-	// or all); it lets delta sync skip rules that do not read them.
+	// Changed is reserved for the names of the attributes an Update
+	// import changed, so that delta sync could skip rules that read none of
+	// them. The engine does not set or read it yet: it is always nil, and
+	// sync evaluates every rule in scope. Stores persist it as given.
 	Changed []string
 
 	EntryID  string   // the metaverse entry this object is linked to; empty for a disconnector

@@ -9,10 +9,16 @@
 // metaverse/pgstore (PostgreSQL, shared by several engines). Every store
 // passes the conformance suite metaverse/storetest.
 //
+// Beyond the Store interface, stores may implement optional capabilities,
+// found by type assertion: Backuper and Restorer (boltstore, pgstore) and
+// Statser (every store here), with one Stats type for all.
+//
 // # Errors
 //
-// Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly and
-// ErrIncompatible, possibly wrapped; match them with errors.Is.
+// Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly,
+// ErrIncompatible, ErrUnavailable (the backend cannot be reached) and
+// ErrCorrupt (damaged data or backup), possibly wrapped; match them with
+// errors.Is, whichever store is in use.
 //
 // # Concurrency
 //

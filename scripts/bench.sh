@@ -3,9 +3,18 @@
 # (N = 10k, 100k, 1M): starts the servers the scenarios use (each
 # scripts/servers/*.sh they need installs its Debian packages when missing
 # and starts on 127.0.0.1), runs the harness with the arguments given, and
-# stops the servers. The table is printed and appended to bench/RESULTS.md.
+# stops the servers.
+#
+# The table is printed and appended to $BENCH_OUT, by default
+# ${TMPDIR:-/tmp}/idbridge-bench/RESULTS.md, outside the repository: a run
+# leaves the working tree as it was. To record a run in the repository's
+# bench/RESULTS.md, ask for it: make bench BENCH_OUT=bench/RESULTS.md.
+# What the server scripts print while they install and start (apt's
+# output among it) goes to a log, shown only when a server fails to start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+results=${BENCH_OUT:-${TMPDIR:-/tmp}/idbridge-bench/RESULTS.md}
+mkdir -p "$(dirname "$results")"
 
 work=$(mktemp -d /tmp/idbridge-bench.XXXXXX)
 started=()
@@ -19,15 +28,18 @@ trap cleanup EXIT
 for name in ${BENCH_SERVERS:-slapd}; do
   script=scripts/servers/$name.sh
   [ -e "$script" ] || { echo "bench: no $script: scenarios that need $name are skipped"; continue; }
-  if out=$(bash "$script" start "$work/$name"); then
+  log="$work/$name-start.log"
+  echo "bench: starting $name (installs its Debian packages when missing)"
+  if out=$(bash "$script" start "$work/$name" 2>"$log"); then
     started+=("$name")
     while IFS='=' read -r key value; do
       case "$key" in IDBRIDGE_*) export "$key=$value";; esac
     done <<<"$out"
   else
-    echo "bench: $name failed to start:"; echo "$out"; exit 1
+    echo "bench: $name failed to start; the last lines of its log:"; tail -30 "$log"; echo "$out"; exit 1
   fi
 done
 
 go build -o "$work/bench" ./bench
-"$work/bench" -out bench/RESULTS.md "$@"
+"$work/bench" -out "$results" "$@"
+echo "bench: table appended to $results"

@@ -17,6 +17,11 @@
 //     values; anchors are non-empty, unique and stable across imports;
 //     types, attribute names, value types and single-valuedness follow the
 //     schema; Checkpoint comes last; a cancelled import fails.
+//   - MalformedRecord (a Malformer harness): with one record the connector
+//     cannot read beside the seeded objects, a full import succeeds,
+//     reports that record once through sink.Error by its DN or anchor, and
+//     imports every seeded object. A connector that aborts its import on a
+//     bad record fails here.
 //   - DeltaImport (connector.DeltaImporter): a delta of an unchanged backend
 //     is empty; with a Mutator harness, after an out-of-band add, modify,
 //     rename and delete the delta reports exactly those objects, and a
@@ -35,7 +40,7 @@
 //     context is cancelled.
 //
 // The optional harness interfaces (Mutator, ObjectMaker, BadChanger,
-// Configurer) widen what is checked; a group that cannot run is skipped
+// Malformer, Configurer) widen what is checked; a group that cannot run is skipped
 // with the reason.
 //
 // Recorder, the ImportSink the suite uses, serves connector tests that need

@@ -10,7 +10,7 @@ import (
 // Harness connects the suite to one connector and the backend it talks to
 // (a file, a directory server, an emulator). It is the only thing a
 // connector's test writes; optional capabilities are the Mutator,
-// ObjectMaker, BadChanger and Configurer interfaces, which a Harness
+// ObjectMaker, BadChanger, Malformer and Configurer interfaces, which a Harness
 // implements when its backend can.
 //
 // Run calls the methods of a Harness from one goroutine at a time.

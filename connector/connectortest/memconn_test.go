@@ -32,6 +32,7 @@ var (
 	_ connectortest.Mutator     = (*memHarness)(nil)
 	_ connectortest.ObjectMaker = (*memHarness)(nil)
 	_ connectortest.Configurer  = (*memHarness)(nil)
+	_ connectortest.Malformer   = (*memHarness)(nil)
 )
 
 func memSchema() *connector.Schema {
@@ -66,6 +67,14 @@ func (h *memHarness) Seed(ctx context.Context) ([]connector.Object, error) {
 		objs = append(objs, o)
 	}
 	return objs, nil
+}
+
+// SeedMalformed adds an object whose record the connector cannot read.
+func (h *memHarness) SeedMalformed(ctx context.Context) (string, error) {
+	dn := "CN=Broken,OU=Staff,DC=example,DC=com"
+	h.sys.Put(connector.Object{Anchor: "broken", DN: dn, Type: "user", Attrs: connector.Attributes{"cn": {connector.StringValue("Broken")}}})
+	h.sys.Malform("broken")
+	return dn, nil
 }
 
 func (h *memHarness) Connector(ctx context.Context) (connector.Connector, error) {
@@ -114,6 +123,7 @@ func TestSuiteDetectsFaults(t *testing.T) {
 	}
 	tests := []struct{ fault, want string }{
 		{"dupAnchor", "anchor imported twice"},
+		{"abortOnMalformed", "must report an unreadable record through sink.Error"},
 		{"noCheckpoint", "Import must call Checkpoint last"},
 		{"badType", "does not conform to the schema"},
 		{"ignoreCancel", "Import with a cancelled context must fail"},
@@ -247,6 +257,15 @@ func (s *faultySink) Object(ctx context.Context, c connector.Change) error {
 		}
 	}
 	return s.ImportSink.Object(ctx, c)
+}
+
+// Error aborts the import on a bad record with fault abortOnMalformed, as
+// a connector that returns the parse error instead of reporting it does.
+func (s *faultySink) Error(ctx context.Context, oe *connector.ObjectError) error {
+	if s.f.fault == "abortOnMalformed" {
+		return fmt.Errorf("cannot parse %s: %w", oe.DN, oe)
+	}
+	return s.ImportSink.Error(ctx, oe)
 }
 
 func (s *faultySink) Checkpoint(ctx context.Context, wm []byte) error {

@@ -27,6 +27,7 @@ func Run(t *testing.T, h Harness) {
 	s := &suite{h: h, opts: optionsOf(h)}
 	t.Run("Schema", s.testSchema)
 	t.Run("FullImport", s.testFullImport)
+	t.Run("MalformedRecord", s.testMalformed)
 	t.Run("DeltaImport", s.testDeltaImport)
 	t.Run("ExportRoundTrip", s.testExportRoundTrip)
 	t.Run("ErrorMapping", s.testErrorMapping)

@@ -257,7 +257,23 @@ func TestSlapdWatchLatency(t *testing.T) {
 	notified := make(chan time.Time, 16)
 	done := make(chan error, 1)
 	go func() { done <- c.Watch(ctx, func() { notified <- time.Now() }) }()
-	time.Sleep(300 * time.Millisecond) // let the persistent search start
+	// The persistent search runs once a change is notified: add probe
+	// entries until one is, then drain what the earlier probes caused.
+	for probe := 0; ; probe++ {
+		require.Less(t, probe, 50, "the persistent search never notified a probe add")
+		addPerson(t, admin, ou, 50+probe, nil)
+		select {
+		case <-notified:
+		case err := <-done:
+			t.Fatalf("Watch returned before it notified anything: %v", err)
+		case <-time.After(100 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	for len(notified) > 0 {
+		<-notified
+	}
 	var latencies []time.Duration
 	for i := 0; i < 3; i++ {
 		start := time.Now()

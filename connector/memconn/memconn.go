@@ -1,6 +1,3 @@
-// Package memconn is an in-memory connected system and its connector, for
-// tests of the engine: objects live in a map, every change is logged for
-// delta imports, and failures can be injected per object or per call.
 package memconn
 
 import (
@@ -16,7 +13,12 @@ import (
 	"github.com/idbridge/idbridge/connector"
 )
 
-// System is the connected system. It is safe for concurrent use.
+// System is an in-memory connected system: objects keyed by anchor, and a
+// change log for delta imports. Its methods are safe for concurrent use;
+// its exported fields are read by the connector under the system's lock
+// but written by tests without it, so set them before the engine runs or
+// use the fault-injection methods (FailCall, FailObject, Malform), which
+// may be called at any time.
 type System struct {
 	mu      sync.Mutex
 	schema  *connector.Schema
@@ -24,14 +26,16 @@ type System struct {
 	byDN    map[string][]connector.Anchor // folded DN → anchors, so adds and reference lookups do not scan every object
 	log     []logEntry                    // change log for delta imports
 	nextID  int
+	faults  faults
 
 	// FailExport, when set, is called for every exported change; a non-nil
-	// error fails that change.
+	// error fails that change (the others are applied).
 	FailExport func(c connector.Change) error
 	// FailImportAfter, when > 0, fails a (full or delta) import with
-	// ErrUnavailable after that many objects.
+	// connector.ErrUnavailable after that many objects, without a
+	// checkpoint: a server that went away in the middle of an import.
 	FailImportAfter int
-	// ExportCalls counts Export calls.
+	// ExportCalls counts Export calls (Calls(OpExport) too).
 	ExportCalls int
 	// Exported lists every change applied by Export, in order.
 	Exported []connector.Change
@@ -224,33 +228,33 @@ func watermark(n int) []byte { return binary.BigEndian.AppendUint64(nil, uint64(
 // Import implements connector.Connector.
 func (c *Connector) Import(ctx context.Context, sink connector.ImportSink) error {
 	c.s.mu.Lock()
-	objs := make([]connector.Object, 0, len(c.s.objects))
+	if err := c.s.call(OpImport); err != nil {
+		c.s.mu.Unlock()
+		return err
+	}
+	changes := make([]connector.Change, 0, len(c.s.objects))
 	for _, a := range slices.Sorted(maps.Keys(c.s.objects)) {
-		o := *c.s.objects[a]
-		o.Attrs = o.Attrs.Clone()
-		objs = append(objs, o)
+		o := c.s.objects[a]
+		changes = append(changes, connector.Change{Kind: connector.Add, Anchor: o.Anchor, Type: o.Type, DN: o.DN, Attrs: o.Attrs.Clone()})
 	}
 	wm := watermark(len(c.s.log))
-	fail := c.s.FailImportAfter
+	fail, faults := c.s.FailImportAfter, c.s.objectFaults(OpImport)
 	c.s.mu.Unlock()
-	for i, o := range objs {
-		if fail > 0 && i >= fail {
-			return fmt.Errorf("memconn: import: %w", connector.ErrUnavailable)
-		}
-		if err := sink.Object(ctx, connector.Change{Kind: connector.Add, Anchor: o.Anchor, Type: o.Type, DN: o.DN, Attrs: o.Attrs}); err != nil {
-			return err
-		}
-	}
-	return sink.Checkpoint(ctx, wm)
+	return report(ctx, sink, OpImport, changes, wm, fail, faults)
 }
 
 // DeltaImport implements connector.DeltaImporter.
 func (c *Connector) DeltaImport(ctx context.Context, wm []byte, sink connector.ImportSink) error {
+	c.s.mu.Lock()
+	if err := c.s.call(OpDeltaImport); err != nil {
+		c.s.mu.Unlock()
+		return err
+	}
 	if len(wm) != 8 {
+		c.s.mu.Unlock()
 		return fmt.Errorf("memconn: bad watermark: %w", connector.ErrWatermarkExpired)
 	}
 	from := int(binary.BigEndian.Uint64(wm))
-	c.s.mu.Lock()
 	if from > len(c.s.log) {
 		c.s.mu.Unlock()
 		return fmt.Errorf("memconn: watermark from the future: %w", connector.ErrWatermarkExpired)
@@ -270,17 +274,30 @@ func (c *Connector) DeltaImport(ctx context.Context, wm []byte, sink connector.I
 		changes = append(changes, connector.Change{Kind: connector.Add, Anchor: o.Anchor, Type: o.Type, DN: o.DN, Attrs: o.Attrs.Clone()})
 	}
 	wmNew := watermark(len(c.s.log))
-	fail := c.s.FailImportAfter
+	fail, faults := c.s.FailImportAfter, c.s.objectFaults(OpDeltaImport)
 	c.s.mu.Unlock()
+	return report(ctx, sink, OpDeltaImport, changes, wmNew, fail, faults)
+}
+
+// report hands an import's changes to sink, an object with an injected
+// fault as an object error, then the watermark; with failAfter > 0 it
+// fails after that many changes.
+func report(ctx context.Context, sink connector.ImportSink, op Op, changes []connector.Change, wm []byte, failAfter int, faults map[string]error) error {
 	for i, ch := range changes {
-		if fail > 0 && i >= fail {
-			return fmt.Errorf("memconn: delta import: %w", connector.ErrUnavailable)
+		if failAfter > 0 && i >= failAfter {
+			return fmt.Errorf("memconn: %s: %w", op, connector.ErrUnavailable)
 		}
-		if err := sink.Object(ctx, ch); err != nil {
+		var err error
+		if f := objectFault(faults, ch.Anchor, ch.DN); f != nil && ch.Kind != connector.Delete {
+			err = sink.Error(ctx, &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: string(op), Err: f})
+		} else {
+			err = sink.Object(ctx, ch)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return sink.Checkpoint(ctx, wmNew)
+	return sink.Checkpoint(ctx, wm)
 }
 
 // Export implements connector.Connector.
@@ -289,8 +306,17 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ExportCalls++
+	if err := s.call(OpExport); err != nil {
+		return nil, err
+	}
+	faults := s.faults.objects[OpExport]
 	out := make([]connector.ExportResult, len(changes))
 	for i, ch := range changes {
+		if err := objectFault(faults, ch.Anchor, ch.DN); err != nil {
+			out[i].Anchor = ch.Anchor
+			out[i].Err = &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}
+			continue
+		}
 		if s.FailExport != nil {
 			if err := s.FailExport(ch); err != nil {
 				out[i].Err = &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}

@@ -6,11 +6,19 @@
 //
 //	go run ./examples/quickstart
 //
-// State is kept in an embedded bbolt store (by default under the user's
-// cache directory) and the emulated tenant is saved next to it, so the
-// second run is a true delta from the first: it finds nothing new. Edit the
-// source file given with -source and run again to see only your change
-// flow through; -reset starts over.
+// The first run is an initial cycle, as an Entra Connect administrator runs
+// one: Full Import of both connectors, Full Sync, Export. State is kept in
+// an embedded bbolt store (by default under the user's cache directory) and
+// the emulated tenant is saved next to it, so every later run is a delta
+// cycle (Delta Import, Delta Sync, Export) that finds only what changed.
+//
+// Flags:
+//
+//	-state DIR   where the store, the tenant and the copied sample live
+//	-source FILE an AD export (LDIF) to sync instead of the bundled sample
+//	-reset       delete the state first: store, tenant and the copied
+//	             sample, which is copied afresh (your edits to it are lost)
+//	-v           log at debug level, to standard error
 package main
 
 import (
@@ -43,7 +51,10 @@ var sampleAD []byte
 var ruleFile []byte
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+	err := run(context.Background(), os.Args[1:], os.Stdout)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h: the usage was printed
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -59,10 +70,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if dir, err := os.UserCacheDir(); err == nil {
 		defaultState = filepath.Join(dir, "idbridge", "quickstart")
 	}
-	state := fs.String("state", defaultState, "directory for the store and the output")
-	source := fs.String("source", "", "AD export to sync (default: the bundled Contoso sample, copied into -state)")
-	reset := fs.Bool("reset", false, "delete the state first")
-	verbose := fs.Bool("v", false, "log at debug level")
+	state := fs.String("state", defaultState, "directory for the store, the emulated tenant and the copied sample")
+	source := fs.String("source", "", "AD export (LDIF) to sync (default: the bundled Contoso sample, copied into -state on first use)")
+	reset := fs.Bool("reset", false, "delete the state first: store, tenant and the copied sample (your edits to it are lost)")
+	verbose := fs.Bool("v", false, "log at debug level to standard error")
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: quickstart [flags]\n\n"+
+			"Syncs a sample Active Directory export to an emulated Entra ID tenant:\n"+
+			"an initial cycle the first time, delta cycles after.\n\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -149,10 +167,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 
 	fmt.Fprintf(out, "idbridge quickstart\n  source: %s\n  state:  %s\n  cloud:  Graph emulator at %s (tenant saved in %s)\n\n", *source, *state, tenant.URL(), tenantFile)
-	// A delta cycle: import both sides (the cloud import confirms the last
-	// run's exports), sync, export. The first run has no watermarks, so
-	// its delta imports read everything.
-	cycle, err := eng.Cycle(ctx, idbridge.Delta)
+	// The first run (no watermark yet) is an initial cycle: Full Import
+	// of both connectors, Full Sync, Export. Later runs are delta cycles:
+	// Delta Import (the cloud's confirms the last run's exports), Delta
+	// Sync, Export.
+	mode := idbridge.Delta
+	if first, err := firstRun(ctx, store); err != nil {
+		return err
+	} else if first {
+		mode = idbridge.Initial
+	}
+	fmt.Fprintf(out, "%s cycle:\n", map[idbridge.CycleMode]string{idbridge.Initial: "initial", idbridge.Delta: "delta"}[mode])
+	cycle, err := eng.Cycle(ctx, mode)
 	if cycle == nil {
 		return err
 	}
@@ -174,8 +200,39 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := report(ctx, out, store, cycle.Runs); err != nil {
 		return err
 	}
+	if mode == idbridge.Initial {
+		printFlows(out, rf, "cloud")
+	}
 	printCloud(out, tenant)
 	return nil
+}
+
+// firstRun reports whether the store has no watermark of the AD connector
+// yet: nothing was ever imported.
+func firstRun(ctx context.Context, store metaverse.Store) (bool, error) {
+	var wm []byte
+	err := store.View(ctx, func(tx metaverse.Tx) error {
+		var err error
+		wm, err = tx.Watermark(ctx, "ad")
+		return err
+	})
+	return wm == nil, err
+}
+
+// printFlows lists, per object type, the attributes the outbound rules
+// write to a connector: only these reach it.
+func printFlows(out io.Writer, rf *rules.File, conn string) {
+	fmt.Fprintf(out, "\nattributes the rules export to the %s (edit one of these in the source to see it flow):\n", conn)
+	for _, r := range rf.Rules {
+		if r.Direction != rules.Outbound || r.Connector != conn {
+			continue
+		}
+		var targets []string
+		for _, f := range r.Flows {
+			targets = append(targets, f.Target)
+		}
+		fmt.Fprintf(out, "  %-6s %s\n", r.TargetType, strings.Join(targets, ", "))
+	}
 }
 
 // saveTenant writes the emulated tenant for the next run (through a
@@ -235,16 +292,21 @@ func orDash(v any) any {
 	return v
 }
 
-// report prints what the metaverse holds and what this run changed.
+// report prints what the metaverse holds and what this run changed, with
+// the counts explained: objects read, out of scope, created and updated.
 func report(ctx context.Context, out io.Writer, store metaverse.Store, runs []*idbridge.RunResult) error {
 	types := map[string]int{}
 	disabled := 0
+	adTypes, outOfScope := map[string]int{}, map[string]int{}
 	err := store.View(ctx, func(tx metaverse.Tx) error {
 		after := ""
 		for {
 			page, err := tx.Entries(ctx, after, 500)
-			if err != nil || len(page) == 0 {
+			if err != nil {
 				return err
+			}
+			if len(page) == 0 {
+				break
 			}
 			for _, e := range page {
 				types[e.Type]++
@@ -254,15 +316,37 @@ func report(ctx context.Context, out io.Writer, store metaverse.Store, runs []*i
 			}
 			after = page[len(page)-1].ID
 		}
+		after = ""
+		for {
+			page, err := tx.Objects(ctx, "ad", after, 500)
+			if err != nil || len(page) == 0 {
+				return err
+			}
+			for _, o := range page {
+				adTypes[o.Type]++
+				if o.EntryID == "" {
+					outOfScope[o.Type]++
+				}
+			}
+			after = page[len(page)-1].ID
+		}
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nmetaverse: %d people (%d disabled), %d groups\n", types["person"], disabled, types["group"])
-	exported, imported := 0, 0
+	fmt.Fprintf(out, "\nthe AD connector space holds %d users and %d groups", adTypes["user"], adTypes["group"])
+	if n := outOfScope["user"]; n > 0 {
+		fmt.Fprintf(out, "; %d users are out of scope (OU=Service Accounts stays on-premises, rule \"In from AD - User\")", n)
+	}
+	fmt.Fprintf(out, ".\nmetaverse: %d people (%d disabled), %d groups.\n", types["person"], disabled, types["group"])
+	exported, created, imported := 0, 0, 0
 	for _, r := range runs {
-		exported += r.Exported
-		if r.Connector == "ad" {
+		switch {
+		case r.Profile == idbridge.FullSync || r.Profile == idbridge.DeltaSync:
+			created += r.Provisions // in the cloud's connector space, by the sync of ad
+		case r.Connector == "cloud" && r.Profile == idbridge.Export:
+			exported += r.Exported
+		case r.Connector == "ad":
 			imported += r.Adds + r.Updates + r.Deletes + r.Renames
 		}
 	}
@@ -270,6 +354,21 @@ func report(ctx context.Context, out io.Writer, store metaverse.Store, runs []*i
 		fmt.Fprintln(out, "nothing new since the last run: every object is in sync.")
 		return nil
 	}
-	fmt.Fprintf(out, "%d changes exported to the cloud. Run again: the next run finds nothing new.\n", exported)
+	fmt.Fprintf(out, "%s exported to the cloud", plural(exported, "change"))
+	if created > 0 {
+		fmt.Fprintf(out, ": %d objects created", created)
+		if updated := exported - created; updated > 0 {
+			fmt.Fprintf(out, ", then %s (a group is created before the users it holds have cloud ids; its members follow once they do)", plural(updated, "update"))
+		}
+	}
+	fmt.Fprintln(out, ". Run again: the next run finds nothing new.")
 	return nil
+}
+
+// plural formats n with its noun: "1 change", "2 changes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

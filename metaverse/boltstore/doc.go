@@ -27,8 +27,11 @@
 //
 // A commit is fsynced before Update returns (unless Options.NoSync). The
 // file is locked: a second Open of it, in this process or another, waits
-// Options.Timeout and fails. Backup copies a consistent snapshot while
-// writers go on; Restore installs one as a new file after checking it.
+// Options.Timeout and fails. The Store implements the optional
+// metaverse capabilities Backuper (a consistent copy of the file while
+// writers go on), Restorer (a checked backup replaces the store's content
+// in one transaction; for a lost file, Open a new one and Restore into it)
+// and Statser.
 //
 // # Errors
 //
@@ -36,9 +39,10 @@
 // by another object), ErrReadOnly and ErrClosed, wrapped with the keys
 // involved. Open returns metaverse.ErrIncompatible for a file of a newer
 // format version (or an older one it cannot migrate), naming both
-// versions, and ErrCorrupt for a file that is not a bbolt database, is
-// truncated, or fails Options.CheckOnOpen. Corruption found later, when a
-// transaction reads a damaged page, also returns ErrCorrupt: bbolt's
+// versions, and metaverse.ErrCorrupt for a file that is not a bbolt
+// database, is truncated, or fails Options.CheckOnOpen. Corruption found
+// later, when a transaction reads a damaged page or a record that does not
+// decode, also returns metaverse.ErrCorrupt: bbolt's
 // panics and memory faults on the mapped file are recovered. A commit that
 // cannot grow the file (Options.MaxSize, a full disk) returns ErrFull and
 // leaves the file as it was before that transaction.

@@ -6,32 +6,20 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/metaverse/internal/codec"
 )
 
-// Stats describes what a store holds.
-type Stats struct {
-	// Entries counts metaverse entries by object type.
-	Entries map[string]int `json:"entries"`
-	// Objects counts connector-space objects by connector.
-	Objects map[string]int `json:"objects"`
-	// PendingImports counts objects with a pending import, by connector.
-	PendingImports map[string]int `json:"pendingImports"`
-	// PendingExports counts objects with a pending export, by connector.
-	PendingExports map[string]int `json:"pendingExports"`
-	// Indexes lists the declared metaverse attribute indexes.
-	Indexes []string `json:"indexes"`
-	// Bytes is the size of the data: the file's size in use.
-	Bytes int64 `json:"bytes"`
-}
+var _ metaverse.Statser = (*Store)(nil)
 
 // Stats counts what the store holds, in one read transaction. Counting
-// entries by type reads every entry (but decodes only its type).
-func (s *Store) Stats(ctx context.Context) (*Stats, error) {
+// entries by type reads every entry (but decodes only its type). Bytes is
+// the file's size in use.
+func (s *Store) Stats(ctx context.Context) (*metaverse.Stats, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	st := &Stats{Entries: map[string]int{}, Objects: map[string]int{}, PendingImports: map[string]int{}, PendingExports: map[string]int{}}
+	st := metaverse.NewStats()
 	err := guard(func() error {
 		return s.db.View(func(btx *bolt.Tx) error {
 			t := &tx{s: s, btx: btx}
@@ -53,7 +41,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 			return t.bucket(bCS).ForEachBucket(func(name []byte) error {
 				cs := t.bucket(bCS).Bucket(name)
 				if cs == nil {
-					return fmt.Errorf("%w: connector bucket %q", ErrCorrupt, name)
+					return fmt.Errorf("%w: connector bucket %q", metaverse.ErrCorrupt, name)
 				}
 				n := string(name)
 				st.Objects[n] = cs.Bucket(bObjects).Stats().KeyN

@@ -34,9 +34,12 @@ var migrations = map[uint32]func(*bolt.Tx) error{}
 // that transaction is written; what was committed before is intact.
 var ErrFull = errors.New("boltstore: database full")
 
-// ErrCorrupt is returned (wrapped) when the file is not a bbolt database,
-// is truncated, or fails a consistency check. Restore it from a backup.
-var ErrCorrupt = errors.New("boltstore: database file corrupt")
+// ErrCorrupt is metaverse.ErrCorrupt, returned (wrapped) when the file is
+// not a bbolt database, is truncated, or fails a consistency check.
+// Restore it from a backup.
+//
+// Deprecated: match metaverse.ErrCorrupt, which every store uses.
+var ErrCorrupt = metaverse.ErrCorrupt
 
 // Options tunes a Store. The zero value (or nil) is the safe default.
 type Options struct {

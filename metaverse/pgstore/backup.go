@@ -11,7 +11,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/metaverse/internal/codec"
+)
+
+var (
+	_ metaverse.Backuper = (*Store)(nil)
+	_ metaverse.Restorer = (*Store)(nil)
 )
 
 // backupFormat names the JSON-lines backup format; backupVersion is its
@@ -101,9 +107,12 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) error {
 }
 
 // Restore replaces the whole content of the store with the backup read
-// from r, in one transaction: on any error (a truncated or damaged
-// backup, a lost connection) the store is left as it was. Stores of other
-// engines sharing the schema see the restored content when it commits.
+// from r, in one transaction: on any error the store is left as it was. A
+// backup that is not a pgstore backup, is truncated or holds a damaged
+// record fails with metaverse.ErrCorrupt, one of a newer format with
+// metaverse.ErrIncompatible, a lost connection with metaverse.ErrUnavailable.
+// Stores of other engines sharing the schema see the restored content when
+// it commits.
 func (s *Store) Restore(ctx context.Context, r io.Reader) error {
 	if err := s.ready(ctx); err != nil {
 		return err
@@ -200,26 +209,26 @@ func readBackup(r io.Reader) ([]backupLine, error) {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
 	var head backupLine
 	if err := dec.Decode(&head); err != nil {
-		return nil, fmt.Errorf("pgstore: restore: not a pgstore backup: %w", err)
+		return nil, fmt.Errorf("pgstore: restore: %w: not a pgstore backup: %w", metaverse.ErrCorrupt, err)
 	}
 	if head.Format != backupFormat {
-		return nil, fmt.Errorf("pgstore: restore: not a pgstore backup (format %q)", head.Format)
+		return nil, fmt.Errorf("pgstore: restore: %w: not a pgstore backup (format %q)", metaverse.ErrCorrupt, head.Format)
 	}
 	if head.Version != backupVersion {
-		return nil, fmt.Errorf("pgstore: restore: backup format version %d; this build reads version %d", head.Version, backupVersion)
+		return nil, fmt.Errorf("pgstore: restore: %w: backup format version %d; this build reads version %d", metaverse.ErrIncompatible, head.Version, backupVersion)
 	}
 	var lines []backupLine
 	for {
 		var l backupLine
 		if err := dec.Decode(&l); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, errors.New("pgstore: restore: the backup is truncated (no end line)")
+				return nil, fmt.Errorf("pgstore: restore: %w: the backup is truncated (no end line)", metaverse.ErrCorrupt)
 			}
-			return nil, fmt.Errorf("pgstore: restore: line %d: %w", len(lines)+2, err)
+			return nil, fmt.Errorf("pgstore: restore: %w: line %d: %w", metaverse.ErrCorrupt, len(lines)+2, err)
 		}
 		if l.End != nil {
 			if *l.End != len(lines) {
-				return nil, fmt.Errorf("pgstore: restore: the backup says %d records but holds %d", *l.End, len(lines))
+				return nil, fmt.Errorf("pgstore: restore: %w: the backup says %d records but holds %d", metaverse.ErrCorrupt, *l.End, len(lines))
 			}
 			return lines, nil
 		}

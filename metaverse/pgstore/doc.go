@@ -28,8 +28,9 @@
 // transaction's next statement or at commit. View runs in a SERIALIZABLE
 // READ ONLY transaction.
 //
-// Backup writes a JSON-lines dump from one snapshot; Restore replaces the
-// store's content with one, in one transaction.
+// The Store implements the optional metaverse capabilities Backuper (a
+// JSON-lines dump from one snapshot), Restorer (a checked dump replaces the
+// store's content in one transaction) and Statser.
 //
 // # Errors
 //
@@ -37,10 +38,12 @@
 // ErrClosed, wrapped with the keys involved. Open returns
 // metaverse.ErrIncompatible for a schema of a newer version. When the
 // connection fails (the server is stopped, restarted or kills the
-// backend), the error wraps ErrUnavailable and says that the transaction
+// backend), the error wraps metaverse.ErrUnavailable and says that the transaction
 // was not committed, or, when the connection failed during the commit
 // itself, that its outcome is unknown; what was committed before is
-// PostgreSQL's to keep. Errors never include the DSN's password.
+// PostgreSQL's to keep. A record that does not decode, and a damaged or
+// truncated backup given to Restore, wrap metaverse.ErrCorrupt. Errors
+// never include the DSN's password.
 //
 // # Concurrency
 //

@@ -4,30 +4,19 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/idbridge/idbridge/metaverse"
 )
 
-// Stats describes what a store holds.
-type Stats struct {
-	// Entries counts metaverse entries by object type.
-	Entries map[string]int `json:"entries"`
-	// Objects counts connector-space objects by connector.
-	Objects map[string]int `json:"objects"`
-	// PendingImports counts objects with a pending import, by connector.
-	PendingImports map[string]int `json:"pendingImports"`
-	// PendingExports counts objects with a pending export, by connector.
-	PendingExports map[string]int `json:"pendingExports"`
-	// Indexes lists the declared metaverse attribute indexes.
-	Indexes []string `json:"indexes"`
-	// Bytes is the size on disk of the store's tables and indexes.
-	Bytes int64 `json:"bytes"`
-}
+var _ metaverse.Statser = (*Store)(nil)
 
-// Stats counts what the store holds, from one snapshot.
-func (s *Store) Stats(ctx context.Context) (*Stats, error) {
+// Stats counts what the store holds, from one snapshot. Bytes is the size
+// on disk of the schema's tables and their indexes.
+func (s *Store) Stats(ctx context.Context) (*metaverse.Stats, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	st := &Stats{Entries: map[string]int{}, Objects: map[string]int{}, PendingImports: map[string]int{}, PendingExports: map[string]int{}}
+	st := metaverse.NewStats()
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `SELECT type, count(*) FROM entries GROUP BY type`)
 		var typ string

@@ -19,12 +19,14 @@ import (
 	"github.com/idbridge/idbridge/metaverse"
 )
 
-// ErrUnavailable is returned (wrapped) when the connection to PostgreSQL
-// fails, for example because the server went away in the middle of a
-// transaction. That transaction was not committed, unless the error says
-// the outcome of the commit is unknown; what was committed before is kept
-// by PostgreSQL.
-var ErrUnavailable = errors.New("pgstore: PostgreSQL unavailable")
+// ErrUnavailable is metaverse.ErrUnavailable, returned (wrapped) when the
+// connection to PostgreSQL fails, for example because the server went away
+// in the middle of a transaction. That transaction was not committed,
+// unless the error says the outcome of the commit is unknown; what was
+// committed before is kept by PostgreSQL.
+//
+// Deprecated: match metaverse.ErrUnavailable, which every store uses.
+var ErrUnavailable = metaverse.ErrUnavailable
 
 // Options tunes a Store. The zero value (or nil) is the default.
 type Options struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -310,8 +311,8 @@ func (s *suite) closed(t *testing.T) {
 				}()
 				<-started
 				closeErr := make(chan error, 1)
-				go func() { closeErr <- st.Close() }()
-				time.Sleep(20 * time.Millisecond) // let Close start
+				go closeStore(st, closeErr)
+				waitClosing(t, closeErr)
 				close(release)
 				select {
 				case err := <-txErr:
@@ -331,4 +332,35 @@ func (s *suite) closed(t *testing.T) {
 			})
 		}
 	})
+}
+
+// closeStore calls Close; waitClosing finds it by name in the goroutine
+// dump.
+func closeStore(st metaverse.Store, done chan<- error) { done <- st.Close() }
+
+// waitClosing waits until the goroutine running closeStore is blocked
+// inside Close (its stack shows it waiting, not running), or until Close
+// returned without blocking, in which case the error is put back.
+func waitClosing(t *testing.T, closeErr chan error) {
+	t.Helper()
+	const marker = "storetest.closeStore("
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1<<20)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-closeErr:
+			closeErr <- err
+			return
+		default:
+		}
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(g, marker) && !strings.Contains(header, "[running]") && !strings.Contains(header, "[runnable]") {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("Close neither blocked nor returned within 10s")
 }

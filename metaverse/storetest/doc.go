@@ -42,6 +42,15 @@
 //   - Concurrency: concurrent read-modify-write Updates lose nothing;
 //     Views during Updates see whole transactions only.
 //   - Closed: ErrClosed after Close; Close during a transaction.
+//   - Extras: the optional capabilities, each skipped when the store lacks
+//     it. metaverse.Statser counts entries by type, objects, pending imports
+//     and exports by connector, and the declared indexes, and fails with
+//     ErrClosed once closed. metaverse.Backuper with metaverse.Restorer: a
+//     backup restored into another store holding other data gives back
+//     exactly the source's entries, objects, index, watermarks, counters and
+//     runs as of the backup, and the restored store goes on (new run IDs,
+//     the anchor index); an empty, foreign or truncated backup fails with
+//     metaverse.ErrCorrupt and changes nothing.
 //
 // # Contract decisions
 //

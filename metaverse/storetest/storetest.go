@@ -60,7 +60,7 @@ func Run(t *testing.T, h Harness) {
 // of the metaverse.Store contract is a subtest (Entries, Index, FoldIndex
 // (skipped for a store without metaverse.FoldIndexer), Paging,
 // ConnectorSpace, Pending, Watermarks, Counters, Runs, Transactions,
-// Concurrency, Closed), so that
+// Concurrency, Closed, and Extras for the optional capabilities), so that
 //
 //	go test -run 'TestConformance/ConnectorSpace'
 //
@@ -84,6 +84,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 		{"Transactions", s.transactions},
 		{"Concurrency", s.concurrency},
 		{"Closed", s.closed},
+		{"Extras", s.extras},
 	} {
 		t.Run(g.name, g.run)
 	}

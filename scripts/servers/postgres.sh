@@ -8,8 +8,10 @@
 # package start its own cluster), creates a cluster in DIR owned by the
 # postgres user, starts it on 127.0.0.1 on a free port with fsync on, and
 # creates the database idbridge. Tests get the DSN through
-# testenv.Get(t, "IDBRIDGE_PG_DSN", "PostgreSQL").
+# testenv.Get(t, "IDBRIDGE_PG_DSN", "PostgreSQL"). PGPORT_FIRST is the first
+# port tried; on any failure after the server started, start stops it.
 set -euo pipefail
+. "$(dirname "$0")/ports.sh"
 
 cmd=${1:-}; dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
@@ -77,10 +79,12 @@ start)
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
   port=$(free_port)
+  require_free_ports postgres.sh "$port"
   # Sockets in DIR: /var/run/postgresql may not exist without the package's cluster.
   as_pg "$PGBIN/pg_ctl" -D "$data" -l "$sock/postgres.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=on -c max_connections=200" start >&2 \
     || { cat "$sock/postgres.log" >&2; exit 1; }
+  trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; stopping the server it launched"; as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >&2 || true; fi' EXIT
   echo "$port" >"$dir/port"
   for _ in $(seq 1 60); do
     as_pg "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" && break
@@ -90,6 +94,7 @@ start)
     -c "SELECT 1 FROM pg_database WHERE datname='idbridge'" -tA | grep -q 1 \
     || as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres idbridge
   echo "IDBRIDGE_PG_DSN=postgres://postgres@127.0.0.1:$port/idbridge?sslmode=disable"
+  trap - EXIT
   ;;
 stop)
   data="$dir/data"; extra=

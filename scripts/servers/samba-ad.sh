@@ -10,9 +10,12 @@
 # into DIR (mdb backend, no fsync, a TLS certificate for 127.0.0.1, a
 # test-friendly password policy), and starts only Samba's LDAP service on
 # 127.0.0.1. Samba's ports are fixed (389/636): one DC per machine, so tests
-# share it with an OU each. Needs root. Adapted from the tested recipe in
-# shared/notes/start-samba-ad.sh.
+# share it with an OU each. Needs root.
+#
+# start fails at once, naming the process, when something else holds 389 or
+# 636, and on any failure it stops the Samba it launched.
 set -euo pipefail
+. "$(dirname "$0")/ports.sh"
 
 cmd=${1:-}; DIR=${2:-}
 if [ -z "$cmd" ] || [ -z "$DIR" ]; then
@@ -37,6 +40,10 @@ stop() {
 }
 if [ "$cmd" = stop ]; then stop; exit 0; fi
 [ "$cmd" = start ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+# 0. the ports: free, or held by the DC of this DIR, which step 2 stops
+own=
+if [ -f "$DIR/run/samba.pid" ] && kill -0 "$(cat "$DIR/run/samba.pid")" 2>/dev/null; then own=1; fi
+[ -n "$own" ] || require_free_ports samba-ad.sh 389 636
 [ "$(id -u)" = 0 ] || { echo "samba-ad.sh: Samba's DC needs root" >&2; exit 1; }
 # 1. install (no daemons are started by the packages: temporary policy-rc.d)
 if ! dpkg -s samba samba-ad-dc ldap-utils openssl >/dev/null 2>&1; then
@@ -77,13 +84,19 @@ sed -i 's/^\[global\]$/[global]\n\tldap server require strong auth = no/' "$DIR/
 samba-tool domain passwordsettings set -H "$DIR/private/sam.ldb" --complexity=off \
   --min-pwd-age=0 --history-length=0 --min-pwd-length=1 >/dev/null
 
-# 3. start in background, wait until the rootDSE answers
+# 3. start in background, wait until the rootDSE answers; on any failure
+# from here on, stop the Samba this script launched
+require_free_ports samba-ad.sh 389 636
 samba -s "$DIR/etc/smb.conf" -F --debug-stdout -d1 > "$DIR/log/samba.out" 2>&1 < /dev/null &
+samba_pid=$!
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo "samba-ad.sh: start failed; stopping the Samba it launched (pid $samba_pid)" >&2; kill -TERM "$samba_pid" 2>/dev/null || true; stop; fi' EXIT
+up=
 for i in $(seq 1 200); do
-  ldapsearch -LLL -x -H "ldap://$IP" -s base -b '' dnsHostName >/dev/null 2>&1 && break
-  if ! kill -0 $! 2>/dev/null; then cat "$DIR/log/samba.out" >&2; exit 1; fi
+  if ldapsearch -LLL -x -H "ldap://$IP" -s base -b '' dnsHostName >/dev/null 2>&1; then up=1; break; fi
+  if ! kill -0 "$samba_pid" 2>/dev/null; then tail -20 "$DIR/log/samba.out" >&2; exit 1; fi
   sleep 0.1
 done
+[ -n "$up" ] || { echo "samba-ad.sh: Samba did not answer on ldap://$IP within 20 s" >&2; tail -20 "$DIR/log/samba.out" >&2; exit 1; }
 # sanity: verified LDAPS + simple bind as Administrator
 LDAPTLS_CACERT="$DIR/tls/cert.pem" ldapsearch -LLL -x -H "ldaps://$IP" \
   -D "Administrator@$REALM" -w "$ADMINPASS" -b '' -s base dnsHostName >/dev/null
@@ -95,3 +108,4 @@ IDBRIDGE_AD_BIND_DN=CN=Administrator,CN=Users,$BASE
 IDBRIDGE_AD_PASSWORD=$ADMINPASS
 IDBRIDGE_AD_CA=$DIR/tls/cert.pem
 EOF
+trap - EXIT

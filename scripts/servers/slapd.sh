@@ -10,8 +10,11 @@
 # syncprov overlays, so RFC 4533 content synchronization works; a TLS
 # certificate for 127.0.0.1), and starts it on free loopback ports (never
 # 389/636, which Samba's DC needs). Tests read the printed variables through
-# testenv.Get. Adapted from the tested recipe in shared/notes/start-slapd.sh.
+# testenv.Get. PORT and LDAPS_PORT choose the ports; start fails at once,
+# naming the process, when one is taken, and on any failure after slapd
+# started it stops it.
 set -euo pipefail
+. "$(dirname "$0")/ports.sh"
 
 cmd=${1:-}; DIR=${2:-}
 if [ -z "$cmd" ] || [ -z "$DIR" ]; then
@@ -44,6 +47,7 @@ free_port() {
 stop
 PORT=${PORT:-$(free_port 3890 3989)}
 LDAPS_PORT=${LDAPS_PORT:-$(free_port 6360 6459)}
+require_free_ports slapd.sh "$PORT" "$LDAPS_PORT"
 # 1. install without letting the package start its own slapd (temporary policy-rc.d)
 if ! dpkg -s slapd ldap-utils openssl >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || { log "slapd is not installed and we are not root"; exit 1; }
@@ -162,6 +166,7 @@ slapadd -q -f "$DIR/slapd.conf" -b "$SUFFIX" -l "$DIR/base.ldif"
 # 3. start (daemonizes, writes DIR/slapd.pid); wait until it answers
 slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$LDAPS_PORT/ ldapi://$(printf %s "$DIR/ldapi" | sed 's,/,%2F,g')" \
   > "$DIR/slapd.out" 2>&1
+trap 'rc=$?; if [ $rc -ne 0 ]; then log "start failed; stopping the slapd it launched"; stop; fi' EXIT
 for i in $(seq 1 100); do
   ldapsearch -LLL -x -H "ldap://127.0.0.1:$PORT" -D "$ROOTDN" -w "$ROOTPW" -s base -b "$SUFFIX" dn >/dev/null 2>&1 && break
   sleep 0.1
@@ -175,3 +180,4 @@ IDBRIDGE_SLAPD_BIND_DN=$ROOTDN
 IDBRIDGE_SLAPD_PASSWORD=$ROOTPW
 IDBRIDGE_SLAPD_CA=$DIR/tls/cert.pem
 EOF
+trap - EXIT

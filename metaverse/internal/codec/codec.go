@@ -2,7 +2,6 @@ package codec
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,8 +19,9 @@ const (
 	kindRun    = 'R'
 )
 
-// ErrCorrupt is wrapped by decoding errors of malformed records.
-var ErrCorrupt = errors.New("codec: corrupt record")
+// ErrCorrupt is wrapped by decoding errors of malformed records. It is
+// metaverse.ErrCorrupt, so that the stores' callers can match it.
+var ErrCorrupt = metaverse.ErrCorrupt
 
 // AppendEntry appends the encoding of e to buf.
 func AppendEntry(buf []byte, e *metaverse.Entry) []byte {
