@@ -70,7 +70,7 @@ func (c *Connector) dirSync(ctx context.Context, filter string, cookie []byte, f
 	if filter != noMatch {
 		attrs = append(c.attributes(), dirSyncAlways...)
 	}
-	return c.dirSyncPass(ctx, filter, attrs, cookie, fn, nil)
+	return c.dirSyncPass(ctx, "DirSync watch", filter, attrs, cookie, fn, nil)
 }
 
 // guidAnchor returns the anchor of an objectGUID: its GUID string.

@@ -230,8 +230,8 @@ func (c *Connector) timestampDelta(ctx context.Context, w *watermark, sink conne
 	next := (&watermark{Method: methodTimestamp, Time: ldif.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode()
 	filter := "(&" + c.filter() + "(modifyTimestamp>=" + escape(w.Time) + "))"
 	for _, ct := range c.cfg.Containers {
-		err := c.pagedSearch(ctx, ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),
-			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, nil)
+		err := c.pagedSearch(ctx, "modifyTimestamp delta", ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, referrals(ctx, sink))
 		if err != nil {
 			return err
 		}
