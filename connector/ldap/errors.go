@@ -24,6 +24,12 @@ var (
 	// ErrParentMissing: an add whose parent container does not exist. It
 	// matches connector.ErrNoSuchObject too.
 	ErrParentMissing = fmt.Errorf("ldap: parent container does not exist: %w", connector.ErrNoSuchObject)
+	// ErrOutOfScope: an export names a DN outside the configured
+	// containers (or in an excluded subtree), or one that does not parse:
+	// a DN built from a value such as displayName "Mallory,ou=admins"
+	// must not write elsewhere in the directory. It matches
+	// connector.ErrInvalidObject too.
+	ErrOutOfScope = fmt.Errorf("ldap: DN outside the configured containers: %w", connector.ErrInvalidObject)
 	// ErrTLSRequired: an operation that must not run on a plain connection
 	// (setting unicodePwd).
 	ErrTLSRequired = errors.New("ldap: operation requires a TLS connection")
