@@ -11,7 +11,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Delta-import methods, chosen by what the server offers.
@@ -74,7 +74,7 @@ func (c *Connector) startWatermark(ctx context.Context) ([]byte, error) {
 	case methodDirSync, methodUSN:
 		return c.adStartWatermark(ctx, m)
 	default:
-		return (&watermark{Method: methodTimestamp, Time: ldif.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode(), nil
+		return (&watermark{Method: methodTimestamp, Time: adcodec.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode(), nil
 	}
 }
 
@@ -227,7 +227,7 @@ func (c *Connector) syncreplDelta(ctx context.Context, w *watermark, sink connec
 // the watermark's. Deletes are not visible this way: the engine's next full
 // import finds them.
 func (c *Connector) timestampDelta(ctx context.Context, w *watermark, sink connector.ImportSink) error {
-	next := (&watermark{Method: methodTimestamp, Time: ldif.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode()
+	next := (&watermark{Method: methodTimestamp, Time: adcodec.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode()
 	filter := "(&" + c.filter() + "(modifyTimestamp>=" + escape(w.Time) + "))"
 	for _, ct := range c.cfg.Containers {
 		err := c.pagedSearch(ctx, "modifyTimestamp delta", ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),

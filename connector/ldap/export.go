@@ -9,7 +9,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Export applies changes in order: adds (the parent container must exist),
@@ -82,7 +82,7 @@ func (c *Connector) findByAnchor(ctx context.Context, a connector.Anchor) (strin
 	attr := c.anchorAttr(c.root.dialect)
 	value := escape(string(a))
 	if strings.EqualFold(attr, "objectGUID") {
-		b, err := ldif.ParseGUID(string(a))
+		b, err := adcodec.ParseGUID(string(a))
 		if err != nil {
 			return "", fmt.Errorf("anchor %q: %w", a, connector.ErrInvalidObject)
 		}
@@ -198,7 +198,7 @@ func (c *Connector) readAnchor(ctx context.Context, dn string) (connector.Anchor
 	}
 	raw := e.GetRawAttributeValue(attr)
 	if len(raw) == 16 && strings.EqualFold(attr, "objectGUID") {
-		return connector.Anchor(ldif.GUIDString(raw)), nil
+		return connector.Anchor(adcodec.GUIDString(raw)), nil
 	}
 	return connector.Anchor(e.GetAttributeValue(attr)), nil
 }

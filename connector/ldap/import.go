@@ -11,7 +11,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Import reads every entry of the configured types under the configured
@@ -139,7 +139,7 @@ func toValue(t connector.AttrType, s string, raw []byte) (connector.Value, error
 		}
 		return connector.Value{}, fmt.Errorf("%q is not TRUE or FALSE", s)
 	case connector.Time:
-		tm, err := ldif.ParseGeneralizedTime(s)
+		tm, err := adcodec.ParseGeneralizedTime(s)
 		if err != nil {
 			return connector.Value{}, err
 		}
@@ -164,7 +164,7 @@ func fromValue(v connector.Value) string {
 		}
 		return "FALSE"
 	case connector.Time:
-		return ldif.FormatGeneralizedTime(v.Time())
+		return adcodec.FormatGeneralizedTime(v.Time())
 	case connector.Bytes:
 		return string(v.Octets())
 	}
