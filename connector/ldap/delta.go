@@ -231,7 +231,7 @@ func (c *Connector) timestampDelta(ctx context.Context, w *watermark, sink conne
 	filter := "(&" + c.filter() + "(modifyTimestamp>=" + escape(w.Time) + "))"
 	for _, ct := range c.cfg.Containers {
 		err := c.pagedSearch(ctx, "modifyTimestamp delta", ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),
-			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, referrals(ctx, sink))
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, c.referrals(ctx, sink))
 		if err != nil {
 			return err
 		}

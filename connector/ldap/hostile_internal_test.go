@@ -148,17 +148,35 @@ func TestInsecureSkipVerifyWarns(t *testing.T) {
 	assert.Empty(t, buf.String())
 }
 
-// TestReferralReported: a continuation reference is reported to the sink
-// as an object error matching connector.ErrReferral, its URL without
-// user-info.
+// TestReferralReported: a continuation reference that may lead to
+// objects of the containers is reported to the sink as an object error
+// matching connector.ErrReferral, its URL without user-info; one to a
+// subtree outside them is not.
 func TestReferralReported(t *testing.T) {
 	var got []*connector.ObjectError
 	sink := errSink(func(oe *connector.ObjectError) { got = append(got, oe) })
-	require.NoError(t, referrals(context.Background(), sink)("ldap://u:pw@other.example.test/OU=Far,DC=example,DC=test"))
-	require.Len(t, got, 1)
-	assert.ErrorIs(t, got[0], connector.ErrReferral)
-	assert.Equal(t, "ldap://other.example.test/OU=Far,DC=example,DC=test", got[0].DN)
-	assert.NotContains(t, got[0].Error(), "pw")
+	c := &Connector{cfg: Config{Containers: []Container{{DN: "OU=Staff,DC=example,DC=test", Exclude: []string{"OU=Old,OU=Staff,DC=example,DC=test"}}}}}
+	ref := c.referrals(context.Background(), sink)
+	for _, r := range []string{
+		"ldap://u:pw@other.example.test/OU=Far,OU=Staff,DC=example,DC=test", // inside a container
+		"ldap://other.example.test/DC=test",                                 // above one: may hold it
+		"ldap://other.example.test/",                                        // no DN: cannot tell
+	} {
+		require.NoError(t, ref(r))
+	}
+	require.Len(t, got, 3)
+	for _, oe := range got {
+		assert.ErrorIs(t, oe, connector.ErrReferral)
+		assert.NotContains(t, oe.Error(), "pw")
+	}
+	assert.Equal(t, "ldap://other.example.test/OU=Far,OU=Staff,DC=example,DC=test", got[0].DN)
+
+	// Subtrees outside every container: the Configuration partition a
+	// search of the domain head meets, an excluded subtree.
+	got = nil
+	require.NoError(t, ref("ldaps://example.test/CN=Configuration,DC=example,DC=test"))
+	require.NoError(t, ref("ldaps://example.test/OU=Old,OU=Staff,DC=example,DC=test"))
+	assert.Empty(t, got)
 }
 
 type errSink func(*connector.ObjectError)

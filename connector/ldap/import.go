@@ -28,7 +28,7 @@ func (c *Connector) Import(ctx context.Context, sink connector.ImportSink) error
 	}
 	for _, ct := range c.cfg.Containers {
 		err := c.pagedSearch(ctx, "full import", ct.DN, ldap.ScopeWholeSubtree, c.filter(), c.attributes(),
-			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, referrals(ctx, sink))
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, c.referrals(ctx, sink))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	ldap "github.com/go-ldap/ldap/v3"
 
@@ -110,15 +111,46 @@ func (c *Connector) pagedSearch(ctx context.Context, step, base string, scope in
 }
 
 // referrals returns the handler of continuation references for an import
-// into sink: each is reported as an object error wrapping
-// connector.ErrReferral, so that the engine knows the objects behind it
-// were not read (and does not delete them). The referral's URL is the
-// error's DN, without any user-info it might carry.
-func referrals(ctx context.Context, sink connector.ImportSink) func(string) error {
+// into sink: each that may hold objects of the configured containers is
+// reported as an object error wrapping connector.ErrReferral, so that the
+// engine knows the objects behind it were not read (and does not delete
+// them). The referral's URL is the error's DN, without any user-info it
+// might carry. A reference to a subtree outside every container — the
+// Configuration and DNS partitions below a domain head, which a search
+// of the whole naming context (uSNChanged deltas) meets every time — is
+// ignored: nothing imported lives there.
+func (c *Connector) referrals(ctx context.Context, sink connector.ImportSink) func(string) error {
 	return func(ref string) error {
+		if dn := referralDN(ref); dn != "" && !c.overlaps(dn) {
+			return nil
+		}
 		return sink.Error(ctx, &connector.ObjectError{Op: "import", DN: redactURL(ref),
 			Err: fmt.Errorf("ldap: continuation reference %s not followed: %w", redactURL(ref), connector.ErrReferral)})
 	}
+}
+
+// referralDN returns the base DN of an LDAP URL (RFC 4516), "" when it
+// has none or does not parse.
+func referralDN(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
+// overlaps reports whether the subtree at dn may hold imported objects:
+// it is inside a container (and not in an excluded subtree), or holds one.
+func (c *Connector) overlaps(dn string) bool {
+	if !c.excluded(dn) {
+		return true
+	}
+	for _, ct := range c.cfg.Containers {
+		if isUnder(ct.DN, dn) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactURL removes the user-info (a password, perhaps) from an LDAP URL.
