@@ -63,6 +63,7 @@ func (c *Connector) dirSyncPass(ctx context.Context, step, filter string, attrs 
 	fn func(*ldap.Entry) error, onCookie func([]byte) error) ([]byte, error) {
 	base := c.root.defaultNamingCtx // DirSync searches a naming context's head only
 	read := 0
+	retried := false
 	for {
 		conn, err := c.s.get(ctx)
 		if err != nil {
@@ -78,6 +79,13 @@ func (c *Connector) dirSyncPass(ctx context.Context, step, filter string, attrs 
 		case serr != nil:
 			if isConnErr(serr) {
 				c.s.drop(conn)
+				if !retried {
+					// The connection dropped (idle since the last run):
+					// nothing of this response was handed on, and a
+					// DirSync cookie is not bound to its connection.
+					retried = true
+					continue
+				}
 			}
 			return nil, &StepError{Step: step, Read: read, Err: dirSyncErr(base, serr)}
 		}

@@ -63,7 +63,9 @@ func readPage(ctx context.Context, res ldap.Response) (*page, error) {
 // references (see above). Memory is bounded by the page size, never the
 // result (go-ldap's SearchWithPaging buffers the whole result). A failure
 // ends the search with the error, naming step; a cancelled ctx with
-// ctx.Err().
+// ctx.Err(). When the first page fails because the connection had dropped
+// (idle since the last run), it is asked once more on a new connection;
+// later pages are not, as a paging cookie belongs to its connection.
 func (c *Connector) pagedSearch(ctx context.Context, step, base string, scope int, filter string, attrs []string,
 	fn func(*ldap.Entry) error, onReferral func(string) error) error {
 	conn, err := c.s.get(ctx)
@@ -72,7 +74,7 @@ func (c *Connector) pagedSearch(ctx context.Context, step, base string, scope in
 	}
 	var cookie []byte
 	read := 0
-	for {
+	for attempt := 0; ; attempt++ {
 		paging := ldap.NewControlPaging(uint32(c.cfg.PageSize))
 		paging.SetCookie(cookie)
 		req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, []ldap.Control{paging})
@@ -85,6 +87,14 @@ func (c *Connector) pagedSearch(ctx context.Context, step, base string, scope in
 		case serr != nil:
 			if isConnErr(serr) {
 				c.s.drop(conn)
+				if attempt == 0 {
+					// The connection had dropped while idle: the first
+					// page once more on a new one.
+					if conn, err = c.s.get(ctx); err != nil {
+						return err
+					}
+					continue
+				}
 			}
 			return &StepError{Step: step + " of " + base, Read: read, Err: mapErr(serr)}
 		}
@@ -109,6 +119,14 @@ func (c *Connector) pagedSearch(ctx context.Context, step, base string, scope in
 		cookie = pc.Cookie
 	}
 }
+
+// droppedError is a failure because the connection dropped, before
+// anything was handed on: the operation may be run again on a new
+// connection.
+type droppedError struct{ err error }
+
+func (e *droppedError) Error() string { return e.err.Error() }
+func (e *droppedError) Unwrap() error { return e.err }
 
 // referrals returns the handler of continuation references for an import
 // into sink: each that may hold objects of the configured containers is
