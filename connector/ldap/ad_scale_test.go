@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +173,7 @@ func TestADLargeDelta(t *testing.T) {
 			require.Empty(t, full.Errors)
 			require.Equal(t, tc.method, method(t, full.Watermark()))
 			st := newSpace(full)
+			resolveRefs(st)
 
 			bulkDelta(t, d, 1000, 200, 100)
 
@@ -191,10 +193,38 @@ func TestADLargeDelta(t *testing.T) {
 			}
 			assert.GreaterOrEqual(t, adds+updates, 1300, "the new, moved and renamed users")
 			st.apply(&delta)
+			resolveRefs(st)
 			again, err := importWithin(t, c, 3*time.Minute)
 			require.NoError(t, err)
-			assertSame(t, newSpace(again), st)
+			want := newSpace(again)
+			resolveRefs(want)
+			assertSame(t, want, st)
 		})
+	}
+}
+
+// resolveRefs resolves the references of s that hold a DN to the anchor
+// of the object at that DN now, as the engine does when it stages them:
+// a group whose member was renamed is not reported by a delta (the
+// directory keeps the link, not the DN), and still names the same
+// object. A resolved reference is written "<anchor>" in place of its DN,
+// so that assertSame compares anchors.
+func resolveRefs(s space) {
+	byDN := anchorsByDN(s)
+	for _, o := range s {
+		for name, vs := range o.Attrs {
+			for i, v := range vs {
+				if v.Type() != connector.Reference {
+					continue
+				}
+				if _, dn := v.Ref(); !strings.HasPrefix(dn, "<") {
+					if a, ok := byDN[connector.FoldDN(dn)]; ok {
+						vs[i] = connector.RefValue("", "<"+string(a)+">")
+					}
+				}
+			}
+			o.Attrs[name] = vs
+		}
 	}
 }
 
