@@ -14,6 +14,8 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/common/types/traits"
+
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // identityLibrary declares the identity functions of rule expressions;
@@ -101,12 +103,8 @@ func guidString(v ref.Val) ref.Val {
 
 // formatGUID formats a 16-byte GUID in Active Directory's mixed-endian
 // layout (the first three groups little-endian), as
-// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". It panics if len(b) != 16.
-func formatGUID(b []byte) string {
-	return fmt.Sprintf("%08x-%04x-%04x-%x-%x",
-		binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint16(b[4:6]),
-		binary.LittleEndian.Uint16(b[6:8]), b[8:10], b[10:16])
-}
+// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx".
+func formatGUID(b []byte) string { return adcodec.GUIDString(b) }
 
 func sidString(v ref.Val) ref.Val {
 	s, err := formatSID([]byte(v.(types.Bytes)))

@@ -8,7 +8,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Active Directory specifics, called by the core: the delta position taken
@@ -70,18 +70,11 @@ func (c *Connector) dirSync(ctx context.Context, filter string, cookie []byte, f
 	if filter != noMatch {
 		attrs = append(c.attributes(), dirSyncAlways...)
 	}
-	return c.dirSyncPass(ctx, filter, attrs, cookie, fn, nil)
+	return c.dirSyncPass(ctx, "DirSync watch", filter, attrs, cookie, fn, nil)
 }
 
 // guidAnchor returns the anchor of an objectGUID: its GUID string.
-func guidAnchor(raw []byte) connector.Anchor { return connector.Anchor(ldif.GUIDString(raw)) }
+func guidAnchor(raw []byte) connector.Anchor { return connector.Anchor(adcodec.GUIDString(raw)) }
 
 // hexGUID formats a GUID's octets for AD's <GUID=…> DN syntax.
-func hexGUID(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, 32)
-	for _, x := range b {
-		out = append(out, digits[x>>4], digits[x&15])
-	}
-	return string(out)
-}
+func hexGUID(b []byte) string { return adcodec.HexGUID(b) }

@@ -12,7 +12,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Active Directory account attributes written on export: unicodePwd,
@@ -62,7 +62,7 @@ func consistencyGUID(v connector.Value) ([]byte, error) {
 		return v.Octets(), nil
 	case connector.String:
 		s := strings.TrimSpace(v.Str())
-		if b, err := ldif.ParseGUID(s); err == nil {
+		if b, err := adcodec.ParseGUID(s); err == nil {
 			return b, nil
 		}
 		if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 16 {

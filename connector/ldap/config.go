@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -46,8 +47,11 @@ type Config struct {
 	RootCAs    *x509.CertPool `json:"-" yaml:"-"`
 	ServerName string         `json:"serverName,omitempty" yaml:"serverName,omitempty"`
 	// InsecureSkipVerify turns certificate verification off. For tests
-	// only; never the default.
+	// only; never the default. The connector then logs a warning when it
+	// is created: the bind password goes to whatever server answers.
 	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty" yaml:"insecureSkipVerify,omitempty"`
+	// Logger receives the connector's warnings; default slog.Default().
+	Logger *slog.Logger `json:"-" yaml:"-"`
 
 	BindDN   string           `json:"bindDN" yaml:"bindDN"`
 	Password connector.Secret `json:"password" yaml:"password"`
@@ -66,6 +70,16 @@ type Config struct {
 	// Types maps object classes to object types. An entry takes the first
 	// type whose object classes it has (list computer before user).
 	Types []TypeConfig `json:"types" yaml:"types"`
+	// NoContainerTypes leaves the containers out of the connector space.
+	// By default the connector adds the types "organizationalUnit" and
+	// "container" (those of their classes the server's schema has, and
+	// that no configured type takes already), with their naming attribute
+	// and description: Entra Connect keeps the container hierarchy in the
+	// connector space, so that the rename or move of an OU — which neither
+	// DirSync nor uSNChanged reports for the objects under it — reaches the
+	// engine as an Update of the OU itself (new DN, same anchor), from
+	// which the engine cascades the new DN to the objects below.
+	NoContainerTypes bool `json:"noContainerTypes,omitempty" yaml:"noContainerTypes,omitempty"`
 
 	// Anchor is the anchor attribute; default objectGUID for Active
 	// Directory, entryUUID otherwise.
@@ -118,20 +132,31 @@ func (c *Config) withDefaults() Config {
 	if cfg.MaxValuesPerModify <= 0 {
 		cfg.MaxValuesPerModify = 1000
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	return cfg
 }
 
 // Validate reports what is missing or wrong in the configuration.
 func (c *Config) Validate() error {
 	var errs []error
+	// Errors name the URL without its user-info, where a password may
+	// have been put by mistake.
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
 		errs = append(errs, errors.New("url is required"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("url %q: %w", c.URL, err))
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL itself
+		}
+		errs = append(errs, fmt.Errorf("url is not a valid URL: %w", err))
+	case u.User != nil:
+		errs = append(errs, fmt.Errorf("url %q: credentials belong in bindDN and password, not in the URL", redactURL(c.URL)))
 	case u.Scheme != "ldap" && u.Scheme != "ldaps":
-		errs = append(errs, fmt.Errorf("url %q: scheme must be ldap or ldaps", c.URL))
+		errs = append(errs, fmt.Errorf("url %q: scheme must be ldap or ldaps", redactURL(c.URL)))
 	}
 	if c.BindDN == "" {
 		errs = append(errs, errors.New("bindDN is required"))
@@ -179,8 +204,20 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// isUnder reports whether dn is base or below it.
+// isUnder reports whether dn is base or below it. The comma before base
+// must separate RDNs: in "cn=x\,ou=t,dc=example" the RDN is "cn=x,ou=t"
+// (escaped), whose parent is dc=example, not ou=t.
 func isUnder(dn, base string) bool {
 	d, b := connector.FoldDN(dn), connector.FoldDN(base)
-	return d == b || strings.HasSuffix(d, ","+b)
+	if d == b {
+		return true
+	}
+	if !strings.HasSuffix(d, ","+b) {
+		return false
+	}
+	backslashes := 0
+	for j := len(d) - len(b) - 2; j >= 0 && d[j] == '\\'; j-- {
+		backslashes++
+	}
+	return backslashes%2 == 0
 }

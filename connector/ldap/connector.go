@@ -48,6 +48,10 @@ func New(cfg Config) (*Connector, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.InsecureSkipVerify {
+		cfg.Logger.Warn("ldap: InsecureSkipVerify is set: the server's certificate is not verified, and the bind password goes to whatever server answers",
+			"url", cfg.URL, "bindDN", cfg.BindDN)
+	}
 	return &Connector{cfg: cfg, s: s}, nil
 }
 
@@ -83,7 +87,11 @@ func (c *Connector) init(ctx context.Context) error {
 	anchor := c.anchorAttr(root.dialect)
 	schema := &connector.Schema{}
 	var types []*objType
-	for _, tc := range c.cfg.Types {
+	configured := c.cfg.Types
+	if !c.cfg.NoContainerTypes {
+		configured = append(slices.Clone(configured), containerTypes(configured, ss)...)
+	}
+	for _, tc := range configured {
 		t := &objType{TypeConfig: tc, attrs: map[string]connector.Attribute{}}
 		var classes []string
 		for _, oc := range tc.ObjectClasses {
@@ -143,6 +151,31 @@ func (c *Connector) init(ctx context.Context) error {
 	}
 	c.root, c.schema, c.types = root, schema, types
 	return nil
+}
+
+// defaultContainerTypes are the types added unless Config.NoContainerTypes is
+// set, with the attributes imported for them.
+var defaultContainerTypes = []TypeConfig{
+	{Name: "organizationalUnit", ObjectClasses: []string{"organizationalUnit"}, Attributes: []string{"ou", "description"}},
+	{Name: "container", ObjectClasses: []string{"container"}, Attributes: []string{"cn", "description"}},
+}
+
+// containerTypes returns the container types to add to the configured
+// ones: those whose class the server has and no configured type takes.
+func containerTypes(configured []TypeConfig, ss *serverSchema) []TypeConfig {
+	var out []TypeConfig
+	for _, ct := range defaultContainerTypes {
+		taken := ss.classes[strings.ToLower(ct.ObjectClasses[0])] == nil
+		for _, tc := range configured {
+			if tc.Name == ct.Name || slices.ContainsFunc(tc.ObjectClasses, func(oc string) bool { return strings.EqualFold(oc, ct.ObjectClasses[0]) }) {
+				taken = true
+			}
+		}
+		if !taken {
+			out = append(out, ct)
+		}
+	}
+	return out
 }
 
 // Schema returns the configured object types with the attributes and

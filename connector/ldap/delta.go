@@ -11,7 +11,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Delta-import methods, chosen by what the server offers.
@@ -74,7 +74,7 @@ func (c *Connector) startWatermark(ctx context.Context) ([]byte, error) {
 	case methodDirSync, methodUSN:
 		return c.adStartWatermark(ctx, m)
 	default:
-		return (&watermark{Method: methodTimestamp, Time: ldif.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode(), nil
+		return (&watermark{Method: methodTimestamp, Time: adcodec.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode(), nil
 	}
 }
 
@@ -110,8 +110,22 @@ func (c *Connector) DeltaImport(ctx context.Context, wm []byte, sink connector.I
 // state, onDelete the entryUUIDs of deleted entries. It fails with
 // connector.ErrWatermarkExpired when the server answers with a present
 // phase (its session log does not cover the cookie), from which deletes
-// cannot be told.
+// cannot be told. The whole refresh is read before onEntry and onDelete
+// see any of it (see search.go: a consumer slower than the server would
+// stall go-ldap's reader, which then drops responses).
 func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []byte,
+	onEntry func(*ldap.Entry, ldap.ControlSyncStateState) error, onDelete func(uuid string) error) ([]byte, error) {
+	next, err := c.syncreplOnce(ctx, base, filter, cookie, onEntry, onDelete)
+	var dropped *droppedError
+	if errors.As(err, &dropped) && ctx.Err() == nil {
+		// The connection had dropped while idle; nothing was handed on
+		// (the refresh is read whole first): once more on a new one.
+		next, err = c.syncreplOnce(ctx, base, filter, cookie, onEntry, onDelete)
+	}
+	return next, err
+}
+
+func (c *Connector) syncreplOnce(ctx context.Context, base, filter string, cookie []byte,
 	onEntry func(*ldap.Entry, ldap.ControlSyncStateState) error, onDelete func(uuid string) error) ([]byte, error) {
 	conn, err := c.s.get(ctx)
 	if err != nil {
@@ -123,6 +137,7 @@ func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []
 	res := conn.Syncrepl(sctx, req, 64, ldap.SyncRequestModeRefreshOnly, cookie, false)
 	present := false
 	var ferr error
+	var actions []func() error // run once the refresh is read
 	for ferr == nil && res.Next() {
 		if e := res.Entry(); e != nil {
 			st, _ := ldap.FindControl(res.Controls(), ldap.ControlTypeSyncState).(*ldap.ControlSyncState)
@@ -133,10 +148,12 @@ func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []
 				present = true
 			case st.State == ldap.SyncStateDelete:
 				if onDelete != nil {
-					ferr = onDelete(st.EntryUUID.String())
+					uuid := st.EntryUUID.String()
+					actions = append(actions, func() error { return onDelete(uuid) })
 				}
 			case onEntry != nil:
-				ferr = onEntry(e, st.State)
+				state := st.State
+				actions = append(actions, func() error { return onEntry(e, state) })
 			}
 			continue
 		}
@@ -155,8 +172,9 @@ func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []
 						continue
 					}
 					for _, u := range x.SyncIdSet.SyncUUIDs {
-						if onDelete != nil && ferr == nil {
-							ferr = onDelete(u.String())
+						if onDelete != nil {
+							uuid := u.String()
+							actions = append(actions, func() error { return onDelete(uuid) })
 						}
 					}
 				case x.RefreshDelete != nil:
@@ -191,6 +209,7 @@ func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []
 	case serr != nil:
 		if isConnErr(serr) {
 			c.s.drop(conn)
+			return nil, &droppedError{fmt.Errorf("ldap: syncrepl from %s: %w", base, mapErr(serr))}
 		}
 		var le *ldap.Error
 		if errors.As(serr, &le) && le.ResultCode == 4096 { // e-syncRefreshRequired
@@ -199,6 +218,11 @@ func (c *Connector) syncrepl(ctx context.Context, base, filter string, cookie []
 		return nil, fmt.Errorf("ldap: syncrepl from %s: %w", base, mapErr(serr))
 	case present && cookie != nil && onDelete != nil:
 		return nil, fmt.Errorf("ldap: syncrepl from %s: the server's session log no longer covers the watermark: %w", base, connector.ErrWatermarkExpired)
+	}
+	for _, act := range actions {
+		if err := act(); err != nil {
+			return nil, err
+		}
 	}
 	return cookie, nil
 }
@@ -227,11 +251,11 @@ func (c *Connector) syncreplDelta(ctx context.Context, w *watermark, sink connec
 // the watermark's. Deletes are not visible this way: the engine's next full
 // import finds them.
 func (c *Connector) timestampDelta(ctx context.Context, w *watermark, sink connector.ImportSink) error {
-	next := (&watermark{Method: methodTimestamp, Time: ldif.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode()
+	next := (&watermark{Method: methodTimestamp, Time: adcodec.FormatGeneralizedTime(time.Now().Add(-timestampSkew))}).encode()
 	filter := "(&" + c.filter() + "(modifyTimestamp>=" + escape(w.Time) + "))"
 	for _, ct := range c.cfg.Containers {
-		err := c.pagedSearch(ctx, ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),
-			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, nil)
+		err := c.pagedSearch(ctx, "modifyTimestamp delta", ct.DN, ldap.ScopeWholeSubtree, filter, c.attributes(),
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, c.referrals(ctx, sink))
 		if err != nil {
 			return err
 		}

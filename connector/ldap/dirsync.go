@@ -54,12 +54,16 @@ var dirSyncAlways = []string{"objectClass", "objectGUID", "isDeleted", "lastKnow
 
 // dirSyncPass runs DirSync searches from cookie until the server has no
 // more changes (the response's flags say whether more data waits), handing
-// each entry to fn, and returns the new cookie. onCookie, when not nil, is
-// called with each intermediate cookie (after all the entries it covers),
-// for checkpoints.
-func (c *Connector) dirSyncPass(ctx context.Context, filter string, attrs []string, cookie []byte,
+// each entry to fn, and returns the new cookie. Each response is read whole
+// before fn sees its entries (fn re-reads objects on the same connection:
+// see search.go). onCookie, when not nil, is called with each intermediate
+// cookie (after all the entries it covers), for checkpoints. step names
+// the pass in errors.
+func (c *Connector) dirSyncPass(ctx context.Context, step, filter string, attrs []string, cookie []byte,
 	fn func(*ldap.Entry) error, onCookie func([]byte) error) ([]byte, error) {
 	base := c.root.defaultNamingCtx // DirSync searches a naming context's head only
+	read := 0
+	retried := false
 	for {
 		conn, err := c.s.get(ctx)
 		if err != nil {
@@ -67,38 +71,35 @@ func (c *Connector) dirSyncPass(ctx context.Context, filter string, attrs []stri
 		}
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
 		sctx, cancel := context.WithCancel(ctx)
-		res := conn.DirSyncAsync(sctx, req, 64, dirSyncFlags, 0, cookie)
-		var ctl *ldap.ControlDirSync
-		var ferr error
-		for res.Next() {
-			if e := res.Entry(); e != nil {
-				if fn != nil {
-					if ferr = fn(e); ferr != nil {
-						break
-					}
-				}
-				continue
-			}
-			if x, ok := ldap.FindControl(res.Controls(), ldap.ControlTypeDirSync).(*ldap.ControlDirSync); ok {
-				ctl = x
-			}
-		}
-		serr := res.Err()
+		p, serr := readPage(ctx, conn.DirSyncAsync(sctx, req, 64, dirSyncFlags, 0, cookie))
 		cancel()
-		for res.Next() { // drain, so the search goroutine ends
-		}
 		switch {
-		case ferr != nil:
-			return nil, ferr
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case serr != nil:
 			if isConnErr(serr) {
 				c.s.drop(conn)
+				if !retried {
+					// The connection dropped (idle since the last run):
+					// nothing of this response was handed on, and a
+					// DirSync cookie is not bound to its connection.
+					retried = true
+					continue
+				}
 			}
-			return nil, dirSyncErr(base, serr)
-		case ctl == nil:
-			return nil, fmt.Errorf("ldap: DirSync of %s: no DirSync control in the response: %w", base, connector.ErrUnavailable)
+			return nil, &StepError{Step: step, Read: read, Err: dirSyncErr(base, serr)}
+		}
+		ctl, _ := ldap.FindControl(p.controls, ldap.ControlTypeDirSync).(*ldap.ControlDirSync)
+		if ctl == nil {
+			return nil, &StepError{Step: step, Read: read, Err: fmt.Errorf("ldap: DirSync of %s: no DirSync control in the response: %w", base, connector.ErrUnavailable)}
+		}
+		if fn != nil {
+			for _, e := range p.entries {
+				if err := fn(e); err != nil {
+					return nil, err
+				}
+				read++
+			}
 		}
 		if len(ctl.Cookie) > 0 {
 			cookie = ctl.Cookie
@@ -150,7 +151,7 @@ func (w *dirSyncWatermark) encode() []byte {
 // matches, which only returns the current cookie. A cookie does not depend
 // on the filter, so every type starts from it.
 func (c *Connector) dirSyncStart(ctx context.Context) (*dirSyncWatermark, error) {
-	cookie, err := c.dirSyncPass(ctx, noMatch, []string{"objectGUID"}, nil, nil, nil)
+	cookie, err := c.dirSyncPass(ctx, "DirSync position", noMatch, []string{"objectGUID"}, nil, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (c *Connector) dirSyncDelta(ctx context.Context, w *dirSyncWatermark, sink 
 			next.Cookies[t.Name] = cookie
 			return sink.Checkpoint(ctx, next.encode())
 		}
-		cookie, err := c.dirSyncPass(ctx, c.exclusiveClassFilter(i), c.dirSyncAttrs(t), next.Cookies[t.Name],
+		cookie, err := c.dirSyncPass(ctx, "DirSync delta of type "+t.Name, c.exclusiveClassFilter(i), c.dirSyncAttrs(t), next.Cookies[t.Name],
 			func(e *ldap.Entry) error { return c.dirSyncEntry(ctx, sink, t, e) }, checkpoint)
 		if err != nil {
 			return err

@@ -24,10 +24,39 @@ var (
 	// ErrParentMissing: an add whose parent container does not exist. It
 	// matches connector.ErrNoSuchObject too.
 	ErrParentMissing = fmt.Errorf("ldap: parent container does not exist: %w", connector.ErrNoSuchObject)
+	// ErrOutOfScope: an export names a DN outside the configured
+	// containers (or in an excluded subtree), or one that does not parse:
+	// a DN built from a value such as displayName "Mallory,ou=admins"
+	// must not write elsewhere in the directory. It matches
+	// connector.ErrInvalidObject too.
+	ErrOutOfScope = fmt.Errorf("ldap: DN outside the configured containers: %w", connector.ErrInvalidObject)
 	// ErrTLSRequired: an operation that must not run on a plain connection
 	// (setting unicodePwd).
 	ErrTLSRequired = errors.New("ldap: operation requires a TLS connection")
 )
+
+// StepError is the failure of one step of an import: a page of a paged
+// search, a DirSync or uSNChanged pass, the ranged reads of a group. Step
+// names it ("full import of OU=Sales,DC=example,DC=test", "DirSync of
+// type group") and Read says how many entries of the step were handed on
+// before it failed. The import cannot continue past it: a delta import's
+// watermark stays where it was, so the next attempt meets the same step
+// again, and an error that does not change between attempts (a server that
+// times out on the same response) says the import makes no progress.
+// Match it with errors.As; it wraps the cause (a *ResultError, which
+// matches connector.ErrUnavailable when the server timed out or the
+// connection dropped).
+type StepError struct {
+	Step string
+	Read int
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("ldap: %s failed after %d entries: %v", e.Step, e.Read, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
 
 // ResultError is an LDAP result code the server returned, with the
 // connector sentinel it maps to.

@@ -9,7 +9,7 @@ import (
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Export applies changes in order: adds (the parent container must exist),
@@ -48,6 +48,19 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 	return results, nil
 }
 
+// inScope refuses a DN the connector must not write: one that does not
+// parse, or lies outside the configured containers or in an excluded
+// subtree.
+func (c *Connector) inScope(dn string) error {
+	if _, err := ldap.ParseDN(dn); err != nil {
+		return fmt.Errorf("%w: %q does not parse: %v", ErrOutOfScope, dn, err)
+	}
+	if c.excluded(dn) {
+		return fmt.Errorf("%w: %s", ErrOutOfScope, dn)
+	}
+	return nil
+}
+
 // dnOf returns the DN of a change's object: its DN, else the one its anchor
 // has on the server.
 func (c *Connector) dnOf(ctx context.Context, ch connector.Change) (string, error) {
@@ -69,7 +82,7 @@ func (c *Connector) findByAnchor(ctx context.Context, a connector.Anchor) (strin
 	attr := c.anchorAttr(c.root.dialect)
 	value := escape(string(a))
 	if strings.EqualFold(attr, "objectGUID") {
-		b, err := ldif.ParseGUID(string(a))
+		b, err := adcodec.ParseGUID(string(a))
 		if err != nil {
 			return "", fmt.Errorf("anchor %q: %w", a, connector.ErrInvalidObject)
 		}
@@ -138,6 +151,9 @@ func (c *Connector) add(ctx context.Context, ch connector.Change) (connector.Anc
 	if ch.DN == "" {
 		return "", fmt.Errorf("add without a DN: %w", connector.ErrInvalidObject)
 	}
+	if err := c.inScope(ch.DN); err != nil {
+		return "", err
+	}
 	req := ldap.NewAddRequest(ch.DN, nil)
 	req.Attribute("objectClass", t.ObjectClasses)
 	attrs := ch.Attrs
@@ -182,7 +198,7 @@ func (c *Connector) readAnchor(ctx context.Context, dn string) (connector.Anchor
 	}
 	raw := e.GetRawAttributeValue(attr)
 	if len(raw) == 16 && strings.EqualFold(attr, "objectGUID") {
-		return connector.Anchor(ldif.GUIDString(raw)), nil
+		return connector.Anchor(adcodec.GUIDString(raw)), nil
 	}
 	return connector.Anchor(e.GetAttributeValue(attr)), nil
 }
@@ -203,7 +219,13 @@ func (c *Connector) update(ctx context.Context, ch connector.Change) (string, er
 	if err != nil {
 		return ch.DN, err
 	}
+	if err := c.inScope(dn); err != nil {
+		return ch.DN, err
+	}
 	if ch.OldDN != "" && ch.DN != "" && connector.FoldDN(ch.OldDN) != connector.FoldDN(ch.DN) {
+		if err := c.inScope(ch.DN); err != nil {
+			return dn, err
+		}
 		if err := c.rename(ctx, dn, ch.DN); err != nil {
 			return dn, err
 		}
@@ -289,6 +311,9 @@ func (c *Connector) rename(ctx context.Context, dn, newDN string) error {
 func (c *Connector) delete(ctx context.Context, ch connector.Change) error {
 	dn, err := c.dnOf(ctx, ch)
 	if err != nil {
+		return err
+	}
+	if err := c.inScope(dn); err != nil {
 		return err
 	}
 	return mapErr(c.s.run(ctx, func(conn *ldap.Conn) error { return conn.Del(ldap.NewDelRequest(dn, nil)) }))

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	ldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/connector/ldif"
+	"github.com/idbridge/idbridge/internal/adcodec"
 )
 
 // Import reads every entry of the configured types under the configured
@@ -26,8 +27,8 @@ func (c *Connector) Import(ctx context.Context, sink connector.ImportSink) error
 		return err
 	}
 	for _, ct := range c.cfg.Containers {
-		err := c.pagedSearch(ctx, ct.DN, ldap.ScopeWholeSubtree, c.filter(), c.attributes(),
-			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, nil)
+		err := c.pagedSearch(ctx, "full import", ct.DN, ldap.ScopeWholeSubtree, c.filter(), c.attributes(),
+			func(e *ldap.Entry) error { return c.emit(ctx, sink, e, connector.Add) }, c.referrals(ctx, sink))
 		if err != nil {
 			return err
 		}
@@ -57,53 +58,69 @@ func (c *Connector) emit(ctx context.Context, sink connector.ImportSink, e *ldap
 }
 
 // toObject converts an entry of type t. Values that do not fit the
-// schema's type make an *connector.ObjectError.
+// schema's type make an *connector.ObjectError, which carries the anchor
+// whenever the entry has one (so that the engine keeps the object it
+// could not read rather than take it for gone).
 func (c *Connector) toObject(ctx context.Context, e *ldap.Entry, t *objType) (connector.Object, error) {
 	anchorName := c.anchorAttr(c.root.dialect)
 	o := connector.Object{DN: e.DN, Type: t.Name, Attrs: connector.Attributes{}}
 	bad := func(format string, args ...any) error {
 		return &connector.ObjectError{Anchor: o.Anchor, DN: e.DN, Op: "import", Err: fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), connector.ErrInvalidObject)}
 	}
-	if _, err := completeRanges(ctx, c.readEntry, e, c.rangeSize()); err != nil {
-		return o, mapErr(err)
-	}
-	for _, ea := range e.Attributes {
-		name := ea.Name
-		if strings.EqualFold(name, anchorName) {
-			if len(ea.ByteValues) != 1 {
-				return o, bad("anchor %s has %d values", anchorName, len(ea.ByteValues))
-			}
-			if len(ea.ByteValues[0]) == 16 && strings.EqualFold(anchorName, "objectGUID") {
-				o.Anchor = connector.Anchor(ldif.GUIDString(ea.ByteValues[0]))
-			} else {
-				o.Anchor = connector.Anchor(ea.Values[0])
-			}
+	if ea := attrFold(e, anchorName); ea != nil {
+		switch {
+		case len(ea.ByteValues) != 1:
+			return o, bad("anchor %s has %d values", anchorName, len(ea.ByteValues))
+		case len(ea.ByteValues[0]) == 16 && strings.EqualFold(anchorName, "objectGUID"):
+			o.Anchor = guidAnchor(ea.ByteValues[0])
+		case !utf8.ValidString(ea.Values[0]) || ea.Values[0] == "":
+			return o, bad("anchor %s %q is not a valid UTF-8 string", anchorName, ea.Values[0])
+		default:
+			o.Anchor = connector.Anchor(ea.Values[0])
 		}
-		a, ok := t.attrs[strings.ToLower(name)]
-		if !ok {
-			continue
-		}
-		vals := make([]connector.Value, 0, len(ea.ByteValues))
-		for i, raw := range ea.ByteValues {
-			v, err := toValue(a.Type, ea.Values[i], raw)
-			if err != nil {
-				return o, bad("%s: %v", a.Name, err)
-			}
-			vals = append(vals, v)
-		}
-		if !a.Multi && len(vals) > 1 {
-			return o, bad("%s is single-valued but has %d values", a.Name, len(vals))
-		}
-		o.Attrs[a.Name] = vals
 	}
 	if o.Anchor == "" {
 		return o, bad("no anchor attribute %s", anchorName)
 	}
+	if !utf8.ValidString(e.DN) {
+		return o, bad("the DN %q is not valid UTF-8", e.DN)
+	}
+	if _, err := completeRanges(ctx, c.readEntry, e, c.rangeSize()); err != nil {
+		return o, mapErr(err)
+	}
+	for _, ea := range e.Attributes {
+		a, ok := t.attrs[strings.ToLower(ea.Name)]
+		if !ok {
+			continue
+		}
+		vals, err := convertValues(a, ea)
+		if err != nil {
+			return o, &connector.ObjectError{Anchor: o.Anchor, DN: e.DN, Op: "import", Err: err}
+		}
+		o.Attrs[a.Name] = vals
+	}
 	return o, nil
 }
 
-// toValue converts one LDAP value to the connector type.
+// attrFold returns the attribute of e named name, ignoring case.
+func attrFold(e *ldap.Entry, name string) *ldap.EntryAttribute {
+	for _, ea := range e.Attributes {
+		if strings.EqualFold(ea.Name, name) {
+			return ea
+		}
+	}
+	return nil
+}
+
+// toValue converts one LDAP value to the connector type. A value of a
+// string type (text, a DN, a number) that is not valid UTF-8 is refused:
+// passed on, it would be mangled into U+FFFD on its way to the target and
+// differ from what the source holds at every later comparison, exported
+// again every cycle.
 func toValue(t connector.AttrType, s string, raw []byte) (connector.Value, error) {
+	if t != connector.Bytes && !utf8.ValidString(s) {
+		return connector.Value{}, fmt.Errorf("%q is not valid UTF-8", s)
+	}
 	switch t {
 	case connector.Reference:
 		return connector.RefValue("", s), nil
@@ -122,7 +139,7 @@ func toValue(t connector.AttrType, s string, raw []byte) (connector.Value, error
 		}
 		return connector.Value{}, fmt.Errorf("%q is not TRUE or FALSE", s)
 	case connector.Time:
-		tm, err := ldif.ParseGeneralizedTime(s)
+		tm, err := adcodec.ParseGeneralizedTime(s)
 		if err != nil {
 			return connector.Value{}, err
 		}
@@ -147,7 +164,7 @@ func fromValue(v connector.Value) string {
 		}
 		return "FALSE"
 	case connector.Time:
-		return ldif.FormatGeneralizedTime(v.Time())
+		return adcodec.FormatGeneralizedTime(v.Time())
 	case connector.Bytes:
 		return string(v.Octets())
 	}

@@ -38,7 +38,9 @@ func parseValueRange(name string) (r valueRange, ok bool) {
 	if strings.IndexByte(name, ';') < 0 {
 		return valueRange{base: name}, false // the common case, on every attribute of every entry
 	}
-	i := strings.Index(strings.ToLower(name), ";range=")
+	// Folded byte by byte: strings.ToLower would turn a byte that is not
+	// UTF-8 into a 3-byte U+FFFD and shift the index off the name.
+	i := indexFoldASCII(name, ";range=")
 	if i < 0 {
 		return valueRange{base: name}, false
 	}
@@ -59,6 +61,27 @@ func parseValueRange(name string) (r valueRange, ok bool) {
 		return valueRange{base: name}, false
 	}
 	return r, true
+}
+
+// indexFoldASCII returns the index of the first instance of the lower-case
+// ASCII sub in s, matched ignoring ASCII case, or -1.
+func indexFoldASCII(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			b := s[i+j]
+			if 'A' <= b && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			if b != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // rangedName returns the attribute description asking for size values of

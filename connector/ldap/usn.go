@@ -88,15 +88,15 @@ func (c *Connector) usnDelta(ctx context.Context, w *usnWatermark, sink connecto
 		// Changed objects of the type, wherever they are in the naming
 		// context: one that moved out of the containers is reported as a
 		// delete.
-		err := c.pagedSearch(ctx, nc, ldap.ScopeWholeSubtree, "(&"+since+class+")", append(c.attributes(), "replPropertyMetaData", "uSNCreated"),
-			func(e *ldap.Entry) error { return c.usnEntry(ctx, sink, t, e, w.USN) }, nil)
+		err := c.pagedSearch(ctx, "uSNChanged delta of type "+t.Name, nc, ldap.ScopeWholeSubtree, "(&"+since+class+")", append(c.attributes(), "replPropertyMetaData", "uSNCreated"),
+			func(e *ldap.Entry) error { return c.usnEntry(ctx, sink, t, e, w.USN) }, c.referrals(ctx, sink))
 		if err != nil {
 			return err
 		}
 		if t.Filter != "" {
 			// Changed objects that no longer match the type's filter.
-			err := c.pagedSearch(ctx, nc, ldap.ScopeWholeSubtree, "(&"+since+class+"(!"+t.Filter+"))", []string{"objectGUID"},
-				func(e *ldap.Entry) error { return c.deleteEntry(ctx, sink, t, e) }, nil)
+			err := c.pagedSearch(ctx, "uSNChanged delta (out of filter) of type "+t.Name, nc, ldap.ScopeWholeSubtree, "(&"+since+class+"(!"+t.Filter+"))", []string{"objectGUID"},
+				func(e *ldap.Entry) error { return c.deleteEntry(ctx, sink, t, e) }, c.referrals(ctx, sink))
 			if err != nil {
 				return err
 			}
