@@ -32,6 +32,10 @@ type op struct {
 	// free ops depend on nothing before them (member additions of a large
 	// group): each goes alone, in whatever batch has room, in parallel.
 	free bool
+	// recover, set on creates (always the last op of their chain), is
+	// what follows a failure that may have been applied (ambiguous): a
+	// lookup deciding whether to send the create again.
+	recover func() []*op
 }
 
 // splitFree cuts a chain into the chain of its dependent ops and one
@@ -139,6 +143,14 @@ func (c *Connector) sendBatch(ctx context.Context, chains [][]*op) [][]response 
 		}
 	}
 	return split(out, chains)
+}
+
+// responseError is the error of a failed response.
+func responseError(r response) error {
+	if r.err != nil {
+		return r.err
+	}
+	return errorFromBody(r.op.method, r.op.path, r.status, r.body)
 }
 
 // split cuts the flat responses back into the chains sent.
@@ -260,15 +272,22 @@ func (c *Connector) handle(chains [][]response) [][]*op {
 				t.fail(o, r.err)
 				break
 			}
+			if o.recover != nil && ambiguous(r) {
+				// The create may have been applied: look before sending
+				// it again.
+				o.attempts++
+				if o.attempts >= c.cfg.MaxAttempts {
+					t.fail(o, fmt.Errorf("gave up after %d attempts: %w", o.attempts, responseError(r)))
+					break
+				}
+				next = append(next, splitFree(o.recover())...)
+				break
+			}
 			if r.err != nil || isThrottle(r.status) || r.status == http.StatusFailedDependency {
 				// Not applied: send it again, with the rest of its chain.
 				o.attempts++
 				if o.attempts >= c.cfg.MaxAttempts {
-					err := r.err
-					if err == nil {
-						err = errorFromBody(o.method, o.path, r.status, r.body)
-					}
-					t.fail(o, fmt.Errorf("gave up after %d attempts: %w", o.attempts, err))
+					t.fail(o, fmt.Errorf("gave up after %d attempts: %w", o.attempts, responseError(r)))
 					break
 				}
 				var again []*op

@@ -2,7 +2,10 @@ package graphsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,19 +14,64 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/microsoft/kiota-abstractions-go/authentication"
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraph "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/idbridge/idbridge/connector"
 )
 
-// StaticToken is a credential that always returns the same bearer token:
-// for emulators and tests, or a token obtained elsewhere.
-type StaticToken string
+// StaticToken returns a credential that always returns the same bearer
+// token: for emulators and tests, or a token obtained elsewhere. The
+// credential never prints the token: fmt, log/slog and reflection over a
+// Config or a Connector show "[redacted]" or a pointer.
+func StaticToken(token string) *StaticTokenCredential {
+	return &StaticTokenCredential{tok: connector.NewSecret(token)}
+}
+
+// StaticTokenCredential is the credential StaticToken returns. It is safe
+// for concurrent use.
+type StaticTokenCredential struct{ tok connector.Secret }
 
 // GetToken implements azcore.TokenCredential.
-func (t StaticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: string(t), ExpiresOn: time.Now().Add(time.Hour)}, nil
+func (t *StaticTokenCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: t.tok.Reveal(), ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+const redactedToken = "graphsync.StaticToken([redacted])"
+
+// String implements fmt.Stringer without the token.
+func (*StaticTokenCredential) String() string { return redactedToken }
+
+// GoString implements fmt.GoStringer (%#v) without the token.
+func (*StaticTokenCredential) GoString() string { return redactedToken }
+
+// Format implements fmt.Formatter: every verb prints the redacted form.
+func (t *StaticTokenCredential) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redactedToken) }
+
+// LogValue implements slog.LogValuer without the token.
+func (*StaticTokenCredential) LogValue() slog.Value { return slog.StringValue(redactedToken) }
+
+// credentialError classifies a credential's failure to give a token: a
+// rejected client, secret, certificate or grant (Entra ID answers 400/401
+// with invalid_client, unauthorized_client or invalid_grant) is access
+// denied and permanent: retrying cannot help until an administrator
+// changes the configuration. Anything else (the token endpoint
+// unreachable, a 5xx) is unavailable and may be retried.
+func credentialError(err error) error {
+	var af *azidentity.AuthenticationFailedError
+	if errors.As(err, &af) && af.RawResponse != nil {
+		switch status := af.RawResponse.StatusCode; {
+		case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
+			return connector.Permanent(fmt.Errorf("graphsync: the credential was refused (%d): %w: %w", status, connector.ErrAccessDenied, err))
+		}
+	}
+	if errors.Is(err, connector.ErrAccessDenied) {
+		return fmt.Errorf("graphsync: obtaining a token: %w", err)
+	}
+	return fmt.Errorf("graphsync: obtaining a token: %w: %w", connector.ErrUnavailable, err)
 }
 
 // tokenProvider gives kiota the credential's tokens, for the configured
@@ -44,7 +92,7 @@ func (p *tokenProvider) GetAuthorizationToken(ctx context.Context, u *url.URL, _
 	}
 	tok, err := p.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: p.scopes})
 	if err != nil {
-		return "", fmt.Errorf("graphsync: obtaining a token: %w", err)
+		return "", credentialError(err)
 	}
 	return tok.Token, nil
 }
@@ -61,7 +109,14 @@ type throttleObserver struct{ p *pacer }
 func (o throttleObserver) Intercept(pipeline khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	resp, err := pipeline.Next(req, i)
 	if err == nil && isThrottle(resp.StatusCode) {
-		o.p.throttled(retryAfter(resp.Header.Get("Retry-After")))
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if wait > o.p.maxPause {
+			// The SDK's retry handler above waits for the header's
+			// value: it sees the capped one.
+			wait = o.p.maxPause
+			resp.Header.Set("Retry-After", strconv.FormatFloat(wait.Seconds(), 'f', -1, 64))
+		}
+		o.p.throttled(wait)
 	}
 	return resp, err
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -44,11 +45,22 @@ type Config struct {
 	// (extension_{appIdWithoutDashes}_{name}) added to the schema as
 	// strings, for every type in Types that Graph lets carry them.
 	Extensions []string `json:"extensions,omitempty" yaml:"extensions,omitempty"`
-	// GroupAnchor names the group property that carries the source anchor
-	// for the hard match of groups: Graph has onPremisesImmutableId on
-	// users only, so groups need a directory extension (empty: groups are
-	// never hard-matched, as with Graph's own objects).
+	// GroupAnchor names the group property that carries the source anchor:
+	// Graph has onPremisesImmutableId on users only, so groups need a
+	// directory extension (extension_{appId}_{name}, registered on the
+	// application). It is what makes group creates exactly-once: a group
+	// whose create was applied but not recorded (a lost response, a
+	// crash) is found by it instead of being created a second time, and
+	// an existing group carrying it is hard-matched. Required when Types
+	// includes groups, unless NoGroupCreates is set; every group Add must
+	// carry a value of it.
 	GroupAnchor string `json:"groupAnchor,omitempty" yaml:"groupAnchor,omitempty"`
+	// NoGroupCreates allows groups in Types without a GroupAnchor: groups
+	// are imported, updated and deleted, but an Add of a group fails with
+	// connector.ErrUnsupported. Without an anchor, a group whose create
+	// response was lost could not be told from a group of the same name,
+	// and would be created twice.
+	NoGroupCreates bool `json:"noGroupCreates,omitempty" yaml:"noGroupCreates,omitempty"`
 
 	// SoftMatch lets an export that would create a user take over an
 	// existing cloud user with the same userPrincipalName or primary SMTP
@@ -74,6 +86,12 @@ type Config struct {
 	// with connector.ErrUnavailable (default 8). Throttled attempts wait
 	// for Graph's Retry-After.
 	MaxAttempts int `json:"maxAttempts,omitempty" yaml:"maxAttempts,omitempty"`
+	// MaxRetryAfter caps how long a throttled request waits, whatever
+	// Graph's Retry-After says (default 5 minutes): a Retry-After of a day,
+	// by mistake or from a proxy, would otherwise stop every worker of the
+	// export, and the import, for that day. The request is retried after
+	// the cap, counting against MaxAttempts.
+	MaxRetryAfter time.Duration `json:"maxRetryAfter,omitempty" yaml:"maxRetryAfter,omitempty"`
 	// PageSize is the $top of imports (default 999, Graph's most for
 	// directory objects).
 	PageSize int `json:"pageSize,omitempty" yaml:"pageSize,omitempty"`
@@ -88,6 +106,9 @@ type Config struct {
 	// Now is the pacer's clock (tests); default time.Now.
 	Now func() time.Time `json:"-" yaml:"-"`
 }
+
+// DefaultMaxRetryAfter is the default of Config.MaxRetryAfter.
+const DefaultMaxRetryAfter = 5 * time.Minute
 
 // Budget is a number of writes allowed per period.
 type Budget struct {
@@ -131,6 +152,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 8
 	}
+	if c.MaxRetryAfter <= 0 {
+		c.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	if c.PageSize <= 0 {
 		c.PageSize = 999
 	}
@@ -170,6 +194,9 @@ func (c Config) Validate() error {
 		if !extensionName.MatchString(e) {
 			errs = append(errs, fmt.Errorf("extension %q is not extension_{appId without dashes}_{name}", e))
 		}
+	}
+	if c.GroupAnchor == "" && !c.NoGroupCreates && (len(c.Types) == 0 || slices.Contains(c.Types, TypeGroup)) {
+		errs = append(errs, errors.New("groups are exported only with a GroupAnchor (a directory extension carrying the source anchor, so that a group whose create response is lost is never created twice); set GroupAnchor, or NoGroupCreates to import and update groups without creating any, or leave group out of Types"))
 	}
 	if c.GroupAnchor != "" && !extensionName.MatchString(c.GroupAnchor) {
 		errs = append(errs, fmt.Errorf("GroupAnchor %q: groups carry a source anchor only in a directory extension (extension_{appId}_{name})", c.GroupAnchor))

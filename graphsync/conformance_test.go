@@ -62,6 +62,7 @@ func (h *harness) Connector(ctx context.Context) (connector.Connector, error) {
 		HTTPClient:  h.srv.Client(),
 		WriteBudget: graphsync.Unlimited,
 		Types:       []string{graphsync.TypeUser, graphsync.TypeGroup},
+		GroupAnchor: groupAnchor,
 	})
 }
 

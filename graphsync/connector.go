@@ -39,6 +39,9 @@ var (
 	_ connector.ExportBatcher  = (*Connector)(nil)
 )
 
+// String describes the connector without its credential.
+func (c *Connector) String() string { return "graphsync.Connector(" + c.cfg.BaseURL + ")" }
+
 // New returns a connector for the tenant cfg.Credential reaches. It makes
 // no request: the first one is made by the first import or export.
 func New(cfg Config) (*Connector, error) {
@@ -50,7 +53,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, fmt.Errorf("graphsync: invalid config: %w", err)
 	}
 	c := &Connector{cfg: cfg, schema: buildSchema(cfg), initialDomain: cfg.InitialDomain}
-	c.pacer = newPacer(cfg.WriteBudget, cfg.Concurrency, cfg.Now)
+	c.pacer = newPacer(cfg.WriteBudget, cfg.Concurrency, cfg.MaxRetryAfter, cfg.Now)
 	var err error
 	c.adapter, c.client, err = newClient(cfg, c.pacer)
 	if err != nil {

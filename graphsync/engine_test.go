@@ -10,9 +10,9 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/graphsync"
 	"github.com/idbridge/idbridge/graphsync/graphtest"
-	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/metaverse/memstore"
 	"github.com/idbridge/idbridge/rules"
 )

@@ -15,6 +15,9 @@ import (
 
 const token = "test-token"
 
+// groupAnchor is the directory extension carrying a group's source anchor.
+const groupAnchor = "extension_0123456789abcdef0123456789abcdef_sourceAnchor"
+
 // newEnv starts an emulator and a connector to it (unpaced: tests that
 // want pacing set cfg.WriteBudget).
 func newEnv(t testing.TB, opts graphtest.Options, tune ...func(*graphsync.Config)) (*graphtest.Server, *graphsync.Connector) {
@@ -40,6 +43,7 @@ func newConn(t testing.TB, srv *graphtest.Server, tune ...func(*graphsync.Config
 		HTTPClient:  srv.Client(),
 		WriteBudget: graphsync.Unlimited,
 		Types:       []string{graphsync.TypeUser, graphsync.TypeGroup},
+		GroupAnchor: groupAnchor,
 	}
 	for _, f := range tune {
 		f(&cfg)

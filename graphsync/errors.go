@@ -126,6 +126,9 @@ func fromSDK(method, path string, err error) error {
 	if errors.As(err, &ae) {
 		return newError(method, path, ae.ResponseStatusCode, "", ae.Message, nil)
 	}
+	if errors.Is(err, connector.ErrAccessDenied) {
+		return fmt.Errorf("graph: %s %s: %w", method, path, err) // a refused credential
+	}
 	// Transport failures (connection refused, reset, timeout) may succeed
 	// if retried.
 	return fmt.Errorf("graph: %s %s: %w: %w", method, path, connector.ErrUnavailable, err)

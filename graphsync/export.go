@@ -79,8 +79,6 @@ func (t *task) refOp(method, path string, body map[string]any, accept func(*Erro
 
 func notFound(e *Error) bool { return e.Status == http.StatusNotFound }
 
-func never(*Error) bool { return false }
-
 // Export applies changes through JSON batches. Users and groups are
 // created, updated (PATCH of the changed properties) and deleted; group
 // members are added by members@odata.bind (20 per request) and removed by
@@ -153,7 +151,13 @@ func (c *Connector) plan(t *task) error {
 		if ch.Anchor == "" {
 			return fmt.Errorf("a delete without an anchor: %w", connector.ErrInvalidObject)
 		}
-		o := t.refOp(http.MethodDelete, "/"+collection[ch.Type]+"/"+url.PathEscape(string(ch.Anchor)), nil, never)
+		// A delete sent again after a lost response finds the object gone:
+		// that is its own outcome. The first attempt reports a missing
+		// object (the engine's next import confirms it).
+		var o *op
+		o = t.refOp(http.MethodDelete, "/"+collection[ch.Type]+"/"+url.PathEscape(string(ch.Anchor)), nil, func(e *Error) bool {
+			return notFound(e) && o.attempts > 0
+		})
 		t.start = func() []*op { return []*op{o} }
 		return nil
 	}
@@ -214,6 +218,13 @@ func (c *Connector) planAdd(t *task) error {
 		if name == "" {
 			return fmt.Errorf("a group needs a displayName: %w", connector.ErrInvalidObject)
 		}
+		anchor := ""
+		if c.cfg.GroupAnchor != "" {
+			anchor, _ = b[c.cfg.GroupAnchor].(string)
+		}
+		if anchor == "" {
+			return groupAnchorError(c)
+		}
 		setDefault(b, "mailEnabled", false)
 		setDefault(b, "securityEnabled", true)
 		setDefault(b, "mailNickname", nickname(name))
@@ -230,7 +241,7 @@ func (c *Connector) planAdd(t *task) error {
 		}
 		restOwners := owners[len(firstOwners):]
 		create := func() []*op {
-			return []*op{t.op(http.MethodPost, "/groups", b, func(_ int, rb map[string]any) []*op {
+			o := t.op(http.MethodPost, "/groups", b, func(_ int, rb map[string]any) []*op {
 				id, _ := rb["id"].(string)
 				if id == "" {
 					t.fail(nil, fmt.Errorf("graph: created group without an id: %w", connector.ErrUnavailable))
@@ -242,17 +253,13 @@ func (c *Connector) planAdd(t *task) error {
 					o.free = true // the group exists: member changes in parallel
 				}
 				return ops
-			})}
+			})
+			c.recoverable(t, o, "groups", b)
+			return []*op{o}
 		}
-		anchor := ""
-		if c.cfg.GroupAnchor != "" {
-			anchor, _ = b[c.cfg.GroupAnchor].(string)
-		}
-		if anchor == "" {
-			t.start = create
-			return nil
-		}
-		// Hard match of groups: look for a group that carries the anchor.
+		// Hard match of groups: look for a group that carries the anchor
+		// (also the group an earlier create made whose result the engine
+		// did not record: a crash after Graph applied it).
 		t.start = func() []*op {
 			q := "/groups?$select=id&$filter=" + url.QueryEscape(c.cfg.GroupAnchor+" eq '"+odataString(anchor)+"'")
 			return []*op{t.op(http.MethodGet, q, nil, func(_ int, rb map[string]any) []*op {
@@ -292,8 +299,12 @@ func (c *Connector) createUser(t *task, b map[string]any) *op {
 			return nil
 		}
 		t.conflicts++
-		return c.resolveConflict(t, b, e.Target)
+		if strings.EqualFold(e.Target, "onPremisesImmutableId") {
+			return c.resolveConflict(t, b, e.Target)
+		}
+		return c.ownAnchorHolder(t, b, func() []*op { return c.resolveConflict(t, b, e.Target) })
 	}
+	c.recoverable(t, o, "users", b)
 	return o
 }
 

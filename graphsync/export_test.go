@@ -78,7 +78,7 @@ func TestExportUpdateDeleteMembers(t *testing.T) {
 		members = append(members, ref(id))
 	}
 	res := export(t, c, []connector.Change{{Kind: connector.Add, Type: graphsync.TypeGroup, DN: "new/g", Attrs: connector.Attributes{
-		"displayName": str("Engineering"), "description": str("All engineers"), "members": members,
+		"displayName": str("Engineering"), "description": str("All engineers"), "members": members, groupAnchor: str("g-anchor"),
 		"owners": {ref(ids[5])},
 	}}})
 	require.NoError(t, res[0].Err)

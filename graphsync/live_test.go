@@ -33,7 +33,7 @@ func TestLiveTenant(t *testing.T) {
 	}
 	cred, err := azidentity.NewClientSecretCredential(tenant, client, secret, nil)
 	require.NoError(t, err)
-	c, err := graphsync.New(graphsync.Config{Credential: cred, Types: []string{graphsync.TypeUser, graphsync.TypeGroup}})
+	c, err := graphsync.New(graphsync.Config{Credential: cred, Types: []string{graphsync.TypeUser, graphsync.TypeGroup}, NoGroupCreates: true})
 	require.NoError(t, err)
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

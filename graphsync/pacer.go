@@ -35,7 +35,9 @@ type pacer struct {
 	inflight int
 	calm     int           // batches without throttling since the last change of conc
 	wake     chan struct{} // closed and replaced whenever a waiter may proceed
-
+	// maxPause caps a pause (Config.MaxRetryAfter): a Retry-After of a
+	// day must not stop every worker for a day.
+	maxPause time.Duration
 }
 
 type stamp struct {
@@ -43,8 +45,8 @@ type stamp struct {
 	n int
 }
 
-func newPacer(b Budget, concurrency int, now func() time.Time) *pacer {
-	p := &pacer{now: now, conc: concurrency, max: concurrency, wake: make(chan struct{})}
+func newPacer(b Budget, concurrency int, maxPause time.Duration, now func() time.Time) *pacer {
+	p := &pacer{now: now, conc: concurrency, max: concurrency, wake: make(chan struct{}), maxPause: maxPause}
 	if b.Writes > 0 && b.Per > 0 {
 		p.window = b.Per
 		p.limit = max(b.Writes-concurrency*maxBatch, (b.Writes+1)/2)
@@ -139,7 +141,7 @@ func (p *pacer) release(throttled bool) {
 }
 
 // throttled records a 429/503/504: every worker pauses for after (1 s when
-// Graph did not say) and the concurrency limit halves, once per throttling
+// Graph did not say, at most maxPause) and the concurrency limit halves, once per throttling
 // episode (the responses of requests already in flight when Graph said so
 // are the same episode).
 func (p *pacer) throttled(after time.Duration) {
@@ -166,6 +168,7 @@ func (p *pacer) pauseLocked(after time.Duration) {
 	if after <= 0 {
 		after = time.Second
 	}
+	after = min(after, p.maxPause)
 	if until := p.now().Add(after); until.After(p.until) {
 		p.until = until
 	}

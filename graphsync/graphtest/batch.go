@@ -69,6 +69,8 @@ func (s *Server) batch(ctx context.Context, req *apiRequest) apiResponse {
 	state := make([]int, len(items))
 	status := make([]int, len(items))
 	responses := make([]any, len(items))
+	// lost is an injected fault that loses the whole batch's response.
+	var lost *Fault
 	var run func(i int) bool
 	run = func(i int) bool {
 		switch state[i] {
@@ -98,21 +100,32 @@ func (s *Server) batch(ctx context.Context, req *apiRequest) apiResponse {
 		case ctxDone(ctx):
 			resp = s.errResponse(sub, newError(http.StatusServiceUnavailable, "serviceNotAvailable", "The batch was cancelled."))
 		default:
-			resp = s.runSub(sub)
+			resp = s.runSubFaulty(sub, &lost)
 		}
 		status[i] = resp.status
 		responses[i] = s.subResponse(it.ID, resp)
-		s.record(Request{Method: sub.method, Path: "/v1.0" + sub.path, Query: sub.rawQuery, Status: resp.status,
-			InBatch: true, Time: start})
+		logged := resp.status
+		if resp.applied != 0 {
+			logged = resp.applied
+		}
+		s.record(Request{Method: sub.method, Path: "/v1.0" + sub.path, Query: sub.rawQuery, Status: logged,
+			InBatch: true, Time: start, Fault: resp.fault})
 		state[i] = done
 		return true
 	}
 	for i := range items {
+		if lost != nil && !lost.After {
+			break // the connection broke before the rest was run
+		}
 		if !run(i) {
 			return s.errResponse(req, newError(http.StatusBadRequest, "BadRequest", "The dependsOn graph of the batch has a cycle."))
 		}
 	}
-	return apiResponse{status: http.StatusOK, body: map[string]any{"responses": responses}}
+	out := apiResponse{status: http.StatusOK, body: map[string]any{"responses": compact(responses)}}
+	if lost != nil {
+		out.lost, out.fault = &lost.Kind, describe(lost)
+	}
+	return out
 }
 
 // subRequest turns a batch item into an apiRequest. URLs are relative to
@@ -160,6 +173,43 @@ func batchBody(b json.RawMessage) []byte {
 		}
 	}
 	return b
+}
+
+// runSubFaulty runs a sub-request under the injected faults: a
+// FaultStatus replaces its response (before or after running it); a
+// FaultReset or FaultTruncate is recorded in lost, for the whole batch.
+func (s *Server) runSubFaulty(sub *apiRequest, lost **Fault) apiResponse {
+	f := s.injectedFault(sub.method, sub.path)
+	switch {
+	case f == nil:
+		return s.runSub(sub)
+	case f.Kind != FaultStatus:
+		*lost = f
+		if !f.After {
+			resp := s.errResponse(sub, s.faultError(http.StatusGatewayTimeout))
+			resp.fault = describe(f)
+			return resp
+		}
+		resp := s.runSub(sub)
+		resp.fault = describe(f)
+		return resp
+	case !f.After:
+		resp := s.errResponse(sub, s.faultError(f.Status))
+		resp.fault = describe(f)
+		return resp
+	}
+	return s.afterFault(sub, s.runSub(sub), f)
+}
+
+// compact drops the responses of requests a lost batch never ran.
+func compact(rs []any) []any {
+	out := rs[:0:0]
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (s *Server) runSub(sub *apiRequest) apiResponse {

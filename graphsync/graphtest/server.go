@@ -69,6 +69,11 @@ type Request struct {
 	Status  int
 	InBatch bool
 	Time    time.Time
+	// Fault describes the injected fault the request met ("504 after",
+	// "reset before"; see [Fault]); empty when none. Status is then what
+	// the emulator did: the applied request's status for a fault After,
+	// the injected status for one before.
+	Fault string
 }
 
 // Server is an in-process Microsoft Graph v1.0 emulator listening on a
@@ -90,6 +95,7 @@ type Server struct {
 	unavailable float64
 	window      int64 // index of the current budget window
 	windowUsed  int
+	faults      []*injected
 
 	logMu  sync.Mutex
 	reqs   []Request
@@ -239,6 +245,13 @@ type apiResponse struct {
 	header map[string]string
 	body   any
 	text   *string
+	// lost, when set, says how the response is lost (an injected
+	// FaultReset or FaultTruncate); fault describes it for the log.
+	lost  *FaultKind
+	fault string
+	// applied is the status of the request that was run when an
+	// injected fault After replaced its response; 0 otherwise.
+	applied int
 }
 
 func (s *Server) errResponse(req *apiRequest, e *graphError) apiResponse {
@@ -270,12 +283,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Time: start}
 	idx, gen := s.reserve(entry)
-	resp := s.serveHTTP(r, req)
+	resp := s.serveFaulty(r, req)
+	entry.Status, entry.Fault = resp.status, resp.fault
+	if resp.applied != 0 {
+		entry.Status = resp.applied
+	}
 	h := w.Header()
 	h.Set("request-id", req.requestID)
 	h.Set("client-request-id", req.clientRequestID)
 	for k, v := range resp.header {
 		h.Set(k, v)
+	}
+	if resp.lost != nil {
+		s.complete(idx, gen, entry)
+		s.loseResponse(w, resp)
 	}
 	switch {
 	case resp.text != nil:
@@ -283,7 +304,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(resp.status)
 		_, _ = io.WriteString(w, *resp.text)
 	case resp.body != nil:
-		h.Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+		h.Set("Content-Type", jsonContentType)
 		w.WriteHeader(resp.status)
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
@@ -291,10 +312,71 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(resp.status)
 	}
-	entry.Status = resp.status
 	s.complete(idx, gen, entry)
 	s.logger.Debug("graphtest request", "method", r.Method, "path", r.URL.Path, "status", resp.status,
 		"duration", time.Since(start))
+}
+
+const jsonContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+// serveFaulty serves a request under the injected faults that match it.
+func (s *Server) serveFaulty(r *http.Request, req *apiRequest) apiResponse {
+	f := s.injectedFault(r.Method, strings.TrimPrefix(r.URL.Path, "/v1.0"))
+	if f == nil {
+		return s.serveHTTP(r, req)
+	}
+	if !f.After {
+		resp := s.errResponse(req, s.faultError(f.Status))
+		if f.Kind != FaultStatus {
+			resp = apiResponse{status: resp.status, lost: &f.Kind}
+		}
+		resp.fault = describe(f)
+		return resp
+	}
+	return s.afterFault(req, s.serveHTTP(r, req), f)
+}
+
+// afterFault loses the response of a request that was applied.
+func (s *Server) afterFault(req *apiRequest, resp apiResponse, f *Fault) apiResponse {
+	if f.Kind == FaultStatus {
+		applied := resp.status
+		resp = s.errResponse(req, s.faultError(f.Status))
+		resp.applied, resp.fault = applied, describe(f)
+		return resp
+	}
+	resp.lost, resp.fault = &f.Kind, describe(f)
+	return resp
+}
+
+func describe(f *Fault) string {
+	what := f.Kind.String()
+	if f.Kind == FaultStatus {
+		what = strconv.Itoa(f.Status)
+	}
+	if f.After {
+		return what + " after"
+	}
+	return what + " before"
+}
+
+// loseResponse aborts the response (a reset), or sends half of it first
+// (a truncated body). It does not return: the server recovers
+// http.ErrAbortHandler and closes the connection or stream without
+// logging.
+func (s *Server) loseResponse(w http.ResponseWriter, resp apiResponse) {
+	if *resp.lost == FaultTruncate {
+		b, _ := json.Marshal(resp.body)
+		if len(b) == 0 {
+			b = []byte(`{"error":{}}`)
+		}
+		w.Header().Set("Content-Type", jsonContentType)
+		w.WriteHeader(resp.status)
+		_, _ = w.Write(b[:len(b)/2])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func (s *Server) serveHTTP(r *http.Request, req *apiRequest) apiResponse {
