@@ -56,6 +56,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 	t.Helper()
+	return newFixtureWith(t, opts, nil)
+}
+
+// newFixtureWith is newFixture with the "ad" connector given by adConn,
+// which may wrap the in-memory one (nil: the in-memory one).
+func newFixtureWith(t *testing.T, opts idbridge.Options, adConn func(*memconn.Connector) connector.Connector) *fixture {
+	t.Helper()
 	f := &fixture{t: t, ctx: context.Background(), store: memstore.New(),
 		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
 	t.Cleanup(func() { f.store.Close() })
@@ -63,9 +70,13 @@ func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 	require.NoError(t, err)
 	rf, err := rules.Parse("testdata/engine-rules.yaml", data)
 	require.NoError(t, err)
+	var ad connector.Connector = f.ad.Connector()
+	if adConn != nil {
+		ad = adConn(f.ad.Connector())
+	}
 	f.eng, err = idbridge.New(f.ctx, idbridge.Config{
 		Store:      f.store,
-		Connectors: map[string]connector.Connector{"ad": f.ad.Connector(), "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
+		Connectors: map[string]connector.Connector{"ad": ad, "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
 		Rules:      rf,
 		Options:    opts,
 	})
