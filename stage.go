@@ -295,7 +295,7 @@ func (s *stager) find(w *work, ch *connector.Change) (*metaverse.CSObject, error
 		if err != nil {
 			return nil, err
 		}
-		if p != nil && p.Anchor == "" && p.Export != nil && p.Export.Kind == connector.Add {
+		if pendingAdd(p) {
 			p.Anchor = ch.Anchor
 			return p, nil
 		}
