@@ -42,6 +42,8 @@
 //   - Concurrency: concurrent read-modify-write Updates lose nothing;
 //     Views during Updates see whole transactions only.
 //   - Closed: ErrClosed after Close; Close during a transaction.
+//   - Subtree: metaverse.SubtreeReader (skipped when the store does not
+//     implement it): descendants by folded DN, paging, renames.
 //
 // # Contract decisions
 //
