@@ -31,6 +31,7 @@ var (
 			attr("manager", connector.Reference), attr("userAccountControl", connector.Integer),
 		}},
 		{Name: "group", Attributes: []connector.Attribute{attr("cn", connector.String), multi("member", connector.Reference)}},
+		{Name: "organizationalUnit", Attributes: []connector.Attribute{attr("ou", connector.String)}},
 	}}
 	hrSchema = &connector.Schema{Types: []connector.ObjectType{
 		{Name: "worker", Attributes: []connector.Attribute{attr("employeeNumber", connector.String), attr("dept", connector.String)}},

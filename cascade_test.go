@@ -1,0 +1,98 @@
+package idbridge_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/memstore"
+)
+
+// An OU renamed in the source is reported alone by a delta import; the
+// connector space cascades the rename to the 300 users under it, so that a
+// group membership that arrives under the new DNs right after is kept, and
+// a later full import finds no rename left to make.
+func TestOURenameCascadesToDescendants(t *testing.T) {
+	const users = 300
+	tests := []struct {
+		name    string
+		store   func() metaverse.Store
+		indexed bool
+	}{
+		{name: "subtree index", store: func() metaverse.Store { return memstore.New() }, indexed: true},
+		{name: "scan", store: func() metaverse.Store { return &countingStore{Store: memstore.New()} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := tt.store()
+			eng, ad, cloud := newRefsEngine(t, store, idbridge.Options{})
+			f := &fixture{t: t, ctx: t.Context(), store: store, eng: eng, ad: ad, cloud: cloud}
+			require.NoError(t, f.store.View(f.ctx, func(tx metaverse.Tx) error {
+				_, ok := tx.(metaverse.SubtreeReader)
+				assert.Equal(t, tt.indexed, ok)
+				return nil
+			}))
+
+			const oldOU, newOU = "OU=Sales,DC=contoso,DC=com", "OU=Revenue,DC=contoso,DC=com"
+			f.ad.Put(connector.Object{Anchor: "ou-sales", DN: oldOU, Type: "organizationalUnit", Attrs: connector.Attributes{"ou": s("Sales")}})
+			f.ad.Put(connector.Object{Anchor: "ou-lab", DN: "OU=Lab," + oldOU, Type: "organizationalUnit", Attrs: connector.Attributes{"ou": s("Lab")}})
+			var members []connector.Value
+			for i := range users {
+				dn := fmt.Sprintf("CN=User %d,%s", i, oldOU)
+				if i%10 == 0 {
+					dn = fmt.Sprintf("CN=User %d,OU=Lab,%s", i, oldOU)
+				}
+				f.ad.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprintf("u%03d", i)), DN: dn, Type: "user",
+					Attrs: connector.Attributes{"employeeID": s(fmt.Sprintf("E%d", i)), "givenName": s("U"), "sn": s(fmt.Sprint(i)),
+						"mail": s(fmt.Sprintf("u%d@contoso.com", i)), "userAccountControl": {connector.IntValue(512)}}})
+				if i < 10 {
+					members = append(members, connector.RefValue("", dn))
+				}
+			}
+			// Members by DN only, as an LDAP directory reports them.
+			f.ad.Put(connector.Object{Anchor: "g1", DN: "CN=Team,OU=Groups,DC=contoso,DC=com", Type: "group",
+				Attrs: connector.Attributes{"cn": s("Team"), "member": members}})
+			f.cycle(idbridge.Initial)
+			grp, ok := f.cloud.ByDN("cn=Team,ou=groups")
+			require.True(t, ok)
+			require.Len(t, grp.Attrs["members"], 10)
+
+			require.NoError(t, f.ad.RenameSubtree("ou-sales", newOU))
+			// Right after, the group changes: its members are named under
+			// the new DN (and one more is added).
+			var renamed []connector.Value
+			for i := range 11 {
+				dn := fmt.Sprintf("CN=User %d,%s", i, newOU)
+				if i%10 == 0 {
+					dn = fmt.Sprintf("CN=User %d,OU=Lab,%s", i, newOU)
+				}
+				renamed = append(renamed, connector.RefValue("", dn))
+			}
+			require.NoError(t, f.ad.Modify("g1", connector.Mod{Name: "member", Op: connector.ModReplace, Values: renamed}))
+
+			cr := f.cycle(idbridge.Delta)
+			imp := run(t, cr, "ad", idbridge.DeltaImport)
+			assert.Equal(t, 2+users, imp.Renames, "the OU, the OU under it and every user")
+			assert.Empty(t, cr.Errors())
+			grp, ok = f.cloud.ByDN("cn=Team,ou=groups")
+			require.True(t, ok)
+			assert.Len(t, grp.Attrs["members"], 11, "no member dropped, the new one added")
+			assert.Equal(t, users+1, f.cloud.Len(), "no user deleted or added in the target")
+			for i := range users {
+				o := f.csObject("ad", connector.Anchor(fmt.Sprintf("u%03d", i)))
+				require.NotNil(t, o)
+				require.True(t, metaverse.Under(o.DN, newOU), "user %d has DN %s", i, o.DN)
+			}
+
+			full, err := f.eng.FullImport(f.ctx, "ad")
+			require.NoError(t, err)
+			assert.Zero(t, full.Renames, "the connector space already has every new DN")
+			assert.Zero(t, full.Updates)
+		})
+	}
+}
