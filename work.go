@@ -98,6 +98,7 @@ type work struct {
 	dns     map[anchorKey]*metaverse.CSObject // by connector and folded DN
 	order   []any                             // string (entry ID) or objKey, in first-read order
 	written map[any]bool
+	ops     []func() error // run by commit after the writes (onCommit)
 }
 
 // work returns the batch's unit of work, emptied: one object at a time is
@@ -115,6 +116,7 @@ func (b *batch) work() *work {
 	clear(w.dns)
 	clear(w.written)
 	w.order = w.order[:0]
+	w.ops = w.ops[:0]
 	return w
 }
 
@@ -368,6 +370,12 @@ func (w *work) commit() error {
 			}
 		}
 	}
+	for _, op := range w.ops {
+		if err := op(); err != nil {
+			return err
+		}
+	}
+	w.ops = w.ops[:0]
 	return nil
 }
 
