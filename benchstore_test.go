@@ -18,22 +18,22 @@ import (
 	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
-// benchStores are the stores the engine benchmarks run on, as
-// sub-benchmarks: store=mem, store=bolt (a bbolt file in b.TempDir(), fsync
-// on) and store=pg (a fresh schema in the PostgreSQL of IDBRIDGE_PG_DSN,
-// skipped without it).
+// benchStores are the stores the engine benchmarks (and the tests that
+// need every store) run on, as sub-benchmarks: store=mem, store=bolt (a
+// bbolt file in b.TempDir(), fsync on) and store=pg (a fresh schema in the
+// PostgreSQL of IDBRIDGE_PG_DSN, skipped without it).
 var benchStores = []struct {
 	name string
-	open func(b *testing.B) metaverse.Store
+	open func(b testing.TB) metaverse.Store
 }{
-	{"mem", func(*testing.B) metaverse.Store { return memstore.New() }},
-	{"bolt", func(b *testing.B) metaverse.Store {
+	{"mem", func(testing.TB) metaverse.Store { return memstore.New() }},
+	{"bolt", func(b testing.TB) metaverse.Store {
 		s, err := boltstore.Open(filepath.Join(b.TempDir(), "mv.db"), nil)
 		require.NoError(b, err)
 		b.Cleanup(func() { s.Close() })
 		return s
 	}},
-	{"pg", func(b *testing.B) metaverse.Store {
+	{"pg", func(b testing.TB) metaverse.Store {
 		dsn := testenv.Get(b, "IDBRIDGE_PG_DSN", "PostgreSQL")
 		schema := benchSchema(b, dsn)
 		s, err := pgstore.Open(context.Background(), dsn, &pgstore.Options{Schema: schema, ApplicationName: schema})
@@ -44,7 +44,7 @@ var benchStores = []struct {
 }
 
 // benchSchema returns a fresh schema name, dropped when b ends.
-func benchSchema(b *testing.B, dsn string) string {
+func benchSchema(b testing.TB, dsn string) string {
 	return testenv.PGSchema(b, dsn, "bench_")
 }
 

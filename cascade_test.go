@@ -19,17 +19,18 @@ import (
 // a later full import finds no rename left to make.
 func TestOURenameCascadesToDescendants(t *testing.T) {
 	const users = 300
-	tests := []struct {
+	type storeCase struct {
 		name    string
-		store   func() metaverse.Store
-		indexed bool
-	}{
-		{name: "subtree index", store: func() metaverse.Store { return memstore.New() }, indexed: true},
-		{name: "scan", store: func() metaverse.Store { return &countingStore{Store: memstore.New()} }},
+		store   func(testing.TB) metaverse.Store
+		indexed bool // the store's transactions are metaverse.SubtreeReaders
+	}
+	tests := []storeCase{{name: "scan", store: func(testing.TB) metaverse.Store { return &countingStore{Store: memstore.New()} }}}
+	for _, st := range benchStores {
+		tests = append(tests, storeCase{name: "store=" + st.name, store: st.open, indexed: true})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := tt.store()
+			store := tt.store(t)
 			eng, ad, cloud := newRefsEngine(t, store, idbridge.Options{})
 			f := &fixture{t: t, ctx: t.Context(), store: store, eng: eng, ad: ad, cloud: cloud}
 			require.NoError(t, f.store.View(f.ctx, func(tx metaverse.Tx) error {

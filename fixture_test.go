@@ -64,7 +64,13 @@ func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 // which may wrap the in-memory one (nil: the in-memory one).
 func newFixtureWith(t *testing.T, opts idbridge.Options, adConn func(*memconn.Connector) connector.Connector) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), store: memstore.New(),
+	return newFixtureOn(t, memstore.New(), opts, adConn)
+}
+
+// newFixtureOn is newFixtureWith on the given store.
+func newFixtureOn(t *testing.T, store metaverse.Store, opts idbridge.Options, adConn func(*memconn.Connector) connector.Connector) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), store: store,
 		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
 	t.Cleanup(func() { f.store.Close() })
 	data, err := os.ReadFile("testdata/engine-rules.yaml")
