@@ -111,7 +111,6 @@ func (s *stager) adoptByMatch(w *work, ch *connector.Change) (*metaverse.CSObjec
 		return nil, nil
 	case 1:
 		p := found[0]
-		p.Anchor = ch.Anchor
 		s.e.log.Info("idbridge: import adopted an object whose add was not recorded", "connector", s.c.name, "object", p.ID, "anchor", ch.Anchor)
 		return p, nil
 	}

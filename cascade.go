@@ -30,8 +30,10 @@ func (s *stager) cascade(w *work, parent *metaverse.CSObject, oldDN string, n *R
 	return s.under(w, oldDN, func(page []*metaverse.CSObject) {
 		for _, o := range page {
 			o = w.adopt(o)
-			if o == nil || o.ID == parent.ID || !metaverse.Under(o.DN, oldDN) {
-				continue // deleted, or moved in this unit of work
+			if o == nil || o.ID == parent.ID || o.Anchor == "" || !metaverse.Under(o.DN, oldDN) {
+				// Deleted or moved in this unit of work, or provisioned and
+				// never exported: its DN is what rules want, not what was read.
+				continue
 			}
 			rs := rdns(o.DN)
 			o.DN = strings.Join(rs[:len(rs)-depth], ",") + "," + parent.DN

@@ -57,35 +57,44 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 	t.Helper()
-	return newFixtureWith(t, opts, nil)
+	return newFixtureCfg(t, fixtureConfig{opts: opts})
 }
 
-// newFixtureWith is newFixture with the "ad" connector given by adConn,
-// which may wrap the in-memory one (nil: the in-memory one).
-func newFixtureWith(t *testing.T, opts idbridge.Options, adConn func(*memconn.Connector) connector.Connector) *fixture {
-	t.Helper()
-	return newFixtureOn(t, memstore.New(), opts, adConn)
+// fixtureConfig varies a fixture; the zero value is newFixture's.
+type fixtureConfig struct {
+	opts  idbridge.Options
+	store metaverse.Store // nil: a new memstore
+	// adConn gives the "ad" connector, which may wrap the in-memory one
+	// (nil: the in-memory one).
+	adConn func(*memconn.Connector) connector.Connector
+	// rules edits the test rules before the engine compiles them.
+	rules func(*rules.File)
 }
 
-// newFixtureOn is newFixtureWith on the given store.
-func newFixtureOn(t *testing.T, store metaverse.Store, opts idbridge.Options, adConn func(*memconn.Connector) connector.Connector) *fixture {
+func newFixtureCfg(t *testing.T, cfg fixtureConfig) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), store: store,
+	if cfg.store == nil {
+		cfg.store = memstore.New()
+	}
+	f := &fixture{t: t, ctx: context.Background(), store: cfg.store,
 		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
 	t.Cleanup(func() { f.store.Close() })
 	data, err := os.ReadFile("testdata/engine-rules.yaml")
 	require.NoError(t, err)
 	rf, err := rules.Parse("testdata/engine-rules.yaml", data)
 	require.NoError(t, err)
+	if cfg.rules != nil {
+		cfg.rules(rf)
+	}
 	var ad connector.Connector = f.ad.Connector()
-	if adConn != nil {
-		ad = adConn(f.ad.Connector())
+	if cfg.adConn != nil {
+		ad = cfg.adConn(f.ad.Connector())
 	}
 	f.eng, err = idbridge.New(f.ctx, idbridge.Config{
 		Store:      f.store,
 		Connectors: map[string]connector.Connector{"ad": ad, "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
 		Rules:      rf,
-		Options:    opts,
+		Options:    cfg.opts,
 	})
 	require.NoError(t, err)
 	return f

@@ -95,10 +95,10 @@ func TestFullImportKeepsWhatItCouldNotRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fi := &faultyImport{}
-			f := newFixtureWith(t, idbridge.Options{}, func(c *memconn.Connector) connector.Connector {
+			f := newFixtureCfg(t, fixtureConfig{adConn: func(c *memconn.Connector) connector.Connector {
 				fi.Connector = c
 				return fi
-			})
+			}})
 			f.adUser("u1", "E1", "Ann", "One", 512, nil)
 			f.adUser("u2", "E2", "Bob", "Two", 512, nil)
 			f.adUser("u3", "E3", "Cid", "Three", 512, nil)
@@ -190,7 +190,7 @@ func TestLDIFReadFailuresDeleteNobody(t *testing.T) {
 			writeLDIF(t, path, users, 0)
 			lc, err := ldif.New(ldif.Config{Path: path, Schema: adSchema, Anchor: "employeeID"})
 			require.NoError(t, err)
-			f := newFixtureWith(t, idbridge.Options{}, func(*memconn.Connector) connector.Connector { return lc })
+			f := newFixtureCfg(t, fixtureConfig{adConn: func(*memconn.Connector) connector.Connector { return lc }})
 			f.cycle(idbridge.Initial)
 			require.Equal(t, users, f.cloud.Len())
 

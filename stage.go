@@ -213,6 +213,10 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 		return nil
 	}
 	isNew := o == nil
+	adopted := !isNew && o.Anchor == ""
+	if adopted {
+		o.Anchor = ch.Anchor
+	}
 	if isNew {
 		if o, err = s.newObject(w, ch); err != nil {
 			return err
@@ -247,8 +251,8 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 	if err != nil {
 		return err
 	}
-	if confirmed {
-		n.Confirmed++
+	if confirmed || (adopted && o.Export == nil) {
+		n.Confirmed++ // an adopted add that the import shows complete is confirmed too
 	}
 	if !s.count(o, isNew, changed, renamed, n) && s.gen == 0 && !confirmed && !hadError {
 		return nil // a delta import reporting nothing new: no write
@@ -283,8 +287,9 @@ func (s *stager) check(ch *connector.Change) error {
 // find returns the connector-space object a change is about: the one with
 // its anchor, else (not for a delete) a provisioned object whose add this
 // import shows was applied although its result was not recorded (a crash
-// between the two, a lost response), adopted by DN or by the connector's
-// identifying attributes (connector.AddMatcher). nil when there is none.
+// between the two, a lost response), found by DN or by the connector's
+// identifying attributes (connector.AddMatcher): it has no anchor yet, and
+// stage gives it the imported one. nil when there is none.
 func (s *stager) find(w *work, ch *connector.Change) (*metaverse.CSObject, error) {
 	o, err := w.objectByAnchor(s.c.name, ch.Anchor)
 	if o != nil || err != nil || ch.Kind == connector.Delete {
@@ -296,7 +301,6 @@ func (s *stager) find(w *work, ch *connector.Change) (*metaverse.CSObject, error
 			return nil, err
 		}
 		if pendingAdd(p) {
-			p.Anchor = ch.Anchor
 			return p, nil
 		}
 	}

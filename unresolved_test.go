@@ -51,7 +51,7 @@ func TestReferencesThatArriveLater(t *testing.T) {
 	for _, st := range benchStores {
 		for _, tt := range tests {
 			t.Run("store="+st.name+"/"+tt.name, func(t *testing.T) {
-				testReferenceArrivingLater(t, newFixtureOn(t, st.open(t), idbridge.Options{}, nil), tt.before, tt.arrive)
+				testReferenceArrivingLater(t, newFixtureCfg(t, fixtureConfig{store: st.open(t)}), tt.before, tt.arrive)
 			})
 		}
 	}

@@ -307,6 +307,9 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 		}
 		a, err := s.apply(ch)
 		out[i].Anchor = a
+		if o := s.objects[a]; err == nil && s.naming != nil && ch.Kind == connector.Add && o != nil {
+			out[i].DN = o.DN // the name the system chose
+		}
 		if err == nil {
 			s.Exported = append(s.Exported, ch)
 			if s.ApplyThenFail != nil {

@@ -6,8 +6,9 @@ var _ connector.AddMatcher = (*Connector)(nil)
 
 // SelfNaming makes the system name the objects it creates, as Microsoft
 // Graph does (users/{id}): an exported Add's DN is ignored and the new
-// object is named TYPEs/ANCHOR ("users/mem-7"), so that it cannot be
-// recognised afterwards by the DN the engine asked for. match gives, per
+// object is named TYPEs/ANCHOR ("users/mem-7"), returned in its
+// ExportResult, so that it cannot be recognised afterwards by a DN the
+// engine chose. match gives, per
 // object type, the attributes whose values identify an object the engine
 // created (connector.AddMatcher); the engine adopts by them an Add whose
 // result it did not record.
