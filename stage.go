@@ -111,12 +111,7 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	}
 	s.buf, s.failed = s.buf[:0], s.failed[:0]
 	r := s.res
-	r.Adds += counts.Adds
-	r.Updates += counts.Updates
-	r.Renames += counts.Renames
-	r.Deletes += counts.Deletes
-	r.Unchanged += counts.Unchanged
-	r.Confirmed += counts.Confirmed
+	r.addImportCounts(&counts)
 	for _, oe := range errs {
 		r.addError(s.e.opts.MaxErrors, oe)
 	}
@@ -140,13 +135,18 @@ func (s *stager) stageOne(w *work, ch *connector.Change, n *RunResult) error {
 	if err := w.commit(); err != nil {
 		return err
 	}
-	n.Adds += one.Adds
-	n.Updates += one.Updates
-	n.Renames += one.Renames
-	n.Deletes += one.Deletes
-	n.Unchanged += one.Unchanged
-	n.Confirmed += one.Confirmed
+	n.addImportCounts(&one)
 	return nil
+}
+
+// addImportCounts adds the import counts of o to r.
+func (r *RunResult) addImportCounts(o *RunResult) {
+	r.Adds += o.Adds
+	r.Updates += o.Updates
+	r.Renames += o.Renames
+	r.Deletes += o.Deletes
+	r.Unchanged += o.Unchanged
+	r.Confirmed += o.Confirmed
 }
 
 // keep handles an object that could not be read or staged: the object of
