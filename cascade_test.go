@@ -1,7 +1,10 @@
 package idbridge_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -96,4 +99,68 @@ func TestOURenameCascadesToDescendants(t *testing.T) {
 			assert.Zero(t, full.Updates)
 		})
 	}
+}
+
+// failingStore fails the commit of the next Update when armed: fn runs
+// and its writes are rolled back, as in a crash before the commit.
+type failingStore struct {
+	metaverse.Store
+	armed atomic.Bool
+}
+
+var errCommit = errors.New("commit failed")
+
+func (s *failingStore) Update(ctx context.Context, fn func(metaverse.Tx) error) error {
+	return s.Store.Update(ctx, func(tx metaverse.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.armed.CompareAndSwap(true, false) {
+			return errCommit
+		}
+		return nil
+	})
+}
+
+// A rename and its cascade are one transaction: a commit that fails leaves
+// the container and every object under it with their old DNs, and the
+// import run again renames them all.
+func TestOURenameCascadeIsAtomic(t *testing.T) {
+	store := &failingStore{Store: memstore.New()}
+	f := newFixtureCfg(t, fixtureConfig{store: store})
+	const oldOU, newOU = "OU=Sales,DC=contoso,DC=com", "OU=Revenue,DC=contoso,DC=com"
+	f.ad.Put(connector.Object{Anchor: "ou", DN: oldOU, Type: "organizationalUnit", Attrs: connector.Attributes{"ou": s("Sales")}})
+	all := []connector.Anchor{"ou"}
+	for i := range 50 {
+		a := connector.Anchor(fmt.Sprintf("u%02d", i))
+		f.ad.Put(connector.Object{Anchor: a, DN: fmt.Sprintf("CN=U%d,%s", i, oldOU), Type: "user",
+			Attrs: connector.Attributes{"employeeID": s(fmt.Sprint(i))}})
+		all = append(all, a)
+	}
+	f.cycle(idbridge.Initial)
+	require.NoError(t, f.ad.RenameSubtree("ou", newOU))
+
+	// dns counts the objects with their old and their new DNs.
+	dns := func() map[string]int {
+		out := map[string]int{}
+		for _, a := range all {
+			o := f.csObject("ad", a)
+			require.NotNil(t, o)
+			if connector.FoldDN(o.DN) == connector.FoldDN(newOU) || metaverse.Under(o.DN, newOU) {
+				out["new"]++
+			} else {
+				out["old"]++
+			}
+		}
+		return out
+	}
+	store.armed.Store(true)
+	_, err := f.eng.DeltaImport(f.ctx, "ad")
+	require.ErrorIs(t, err, errCommit)
+	assert.Equal(t, map[string]int{"old": 51}, dns(), "nothing renamed")
+
+	res, err := f.eng.DeltaImport(f.ctx, "ad")
+	require.NoError(t, err)
+	assert.Equal(t, 51, res.Renames)
+	assert.Equal(t, map[string]int{"new": 51}, dns(), "everything renamed")
 }
