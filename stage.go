@@ -115,7 +115,7 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	for _, oe := range errs {
 		r.addError(s.e.opts.MaxErrors, oe)
 	}
-	if skip != "" && r.DeletePassSkipped == "" {
+	if skip != "" && s.gen > 0 && r.DeletePassSkipped == "" {
 		r.DeletePassSkipped = skip
 		s.e.log.Warn("idbridge: the full import will stage no delete", "connector", s.c.name, "reason", skip)
 	}
