@@ -25,7 +25,6 @@ const cascadePage = 5000
 // rules derive from DNs. The store's metaverse.SubtreeReader finds them;
 // without it, the connector space is read through.
 func (s *stager) cascade(w *work, parent *metaverse.CSObject, oldDN string, n *RunResult) error {
-	depth := len(rdns(oldDN))
 	now := s.e.opts.Now()
 	return s.under(w, oldDN, func(page []*metaverse.CSObject) {
 		for _, o := range page {
@@ -35,8 +34,7 @@ func (s *stager) cascade(w *work, parent *metaverse.CSObject, oldDN string, n *R
 				// never exported: its DN is what rules want, not what was read.
 				continue
 			}
-			rs := rdns(o.DN)
-			o.DN = strings.Join(rs[:len(rs)-depth], ",") + "," + parent.DN
+			o.DN = reparent(o.DN, oldDN, parent.DN)
 			if o.Pending == metaverse.ImportNone {
 				o.Pending = metaverse.ImportUpdate
 			}
@@ -82,6 +80,13 @@ func filterUnder(page []*metaverse.CSObject, base string) []*metaverse.CSObject 
 		}
 	}
 	return kept
+}
+
+// reparent returns dn, which is under oldBase (metaverse.Under), moved
+// under newBase: its RDNs above oldBase, as written, then newBase.
+func reparent(dn, oldBase, newBase string) string {
+	rs := rdns(dn)
+	return strings.Join(rs[:len(rs)-len(rdns(oldBase))], ",") + "," + newBase
 }
 
 // rdns splits a DN into its RDNs, as written (an escaped comma stays in
