@@ -69,6 +69,9 @@ type fixtureConfig struct {
 	adConn func(*memconn.Connector) connector.Connector
 	// rules edits the test rules before the engine compiles them.
 	rules func(*rules.File)
+	// systems, when set, gives the connected systems (another fixture's:
+	// a second engine on the same systems); nil: new ones.
+	systems *fixture
 }
 
 func newFixtureCfg(t *testing.T, cfg fixtureConfig) *fixture {
@@ -78,6 +81,9 @@ func newFixtureCfg(t *testing.T, cfg fixtureConfig) *fixture {
 	}
 	f := &fixture{t: t, ctx: context.Background(), store: cfg.store,
 		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
+	if o := cfg.systems; o != nil {
+		f.ad, f.hr, f.cloud = o.ad, o.hr, o.cloud
+	}
 	t.Cleanup(func() { f.store.Close() })
 	data, err := os.ReadFile("testdata/engine-rules.yaml")
 	require.NoError(t, err)

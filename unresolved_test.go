@@ -1,6 +1,7 @@
 package idbridge_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/boltstore"
 )
 
 // A member or a manager that cannot be resolved when its group or report
@@ -99,4 +102,28 @@ func (f *fixture) refDNs(vs []connector.Value) []string {
 		out = append(out, connector.FoldDN(dn))
 	}
 	return out
+}
+
+// A wait outlives the engine that recorded it: another engine on the same
+// store resolves the reference when its target arrives.
+func TestReferenceWaitsSurviveARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mv.db")
+	open := func() metaverse.Store {
+		st, err := boltstore.Open(path, nil)
+		require.NoError(t, err)
+		return st
+	}
+	f := newFixtureCfg(t, fixtureConfig{store: open()})
+	f.adUser("u1", "E1", "Ann", "One", 512, connector.Attributes{"manager": {connector.RefValue("u2", "")}})
+	f.cycle(idbridge.Initial)
+	f.cycle(idbridge.Delta)
+	require.NoError(t, f.store.Close())
+
+	// A new engine on the same store, with the same systems.
+	g := newFixtureCfg(t, fixtureConfig{store: open(), systems: f})
+	g.adUser("u2", "E2", "Bea", "Two", 512, nil)
+	g.cycle(idbridge.Delta)
+	ann, ok := g.cloud.ByDN("cn=E1,ou=users")
+	require.True(t, ok)
+	assert.Equal(t, []string{"cn=e2,ou=users"}, g.refDNs(ann.Attrs["manager"]))
 }
