@@ -18,10 +18,10 @@ import (
 	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
-// benchStores are the stores the engine benchmarks run on, as
-// sub-benchmarks: store=mem, store=bolt (a bbolt file in b.TempDir(), fsync
-// on) and store=pg (a fresh schema in the PostgreSQL of IDBRIDGE_PG_DSN,
-// skipped without it).
+// benchStores are the stores the engine benchmarks (and the tests that
+// need every store) run on, as sub-benchmarks: store=mem, store=bolt (a
+// bbolt file in b.TempDir(), fsync on) and store=pg (a fresh schema in the
+// PostgreSQL of IDBRIDGE_PG_DSN, skipped without it).
 var benchStores = []struct {
 	name string
 	open func(b testing.TB) metaverse.Store

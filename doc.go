@@ -15,7 +15,12 @@
 //   - FullImport and DeltaImport read the connected system into the
 //     connector's connector space, marking what changed as pending imports.
 //     A full import stages objects it no longer sees as deletes. Staged
-//     objects and the import's watermark are committed together.
+//     objects and the import's watermark are committed together. The
+//     rename of a container cascades to the objects under it in the
+//     connector space. An object the import cannot read is kept as it was,
+//     with its error. An object a connector with connector.AddMatcher
+//     reports under an unknown anchor adopts the provisioned object whose
+//     add it is, when that add's result was never recorded.
 //   - FullSync and DeltaSync run the rules: for each object with a pending
 //     import (delta) or every object (full), inbound rules scope it, join it
 //     to a metaverse entry (join groups in order; the first group that finds
@@ -25,7 +30,9 @@
 //     IgnoreThisFlow as in Entra Connect). Then the outbound rules provision,
 //     update or deprovision the entry's objects in other connector spaces as
 //     pending exports. A deleted object disconnects from its entry; the
-//     entry is deleted when no Provision or StickyJoin source remains.
+//     entry is deleted when no Provision or StickyJoin source remains. A
+//     reference to an object that is not there yet is kept waiting and
+//     flows when the object arrives, in delta sync.
 //   - Export applies pending exports in batches. An exported change stays
 //     unconfirmed until a later import shows it.
 //
@@ -51,9 +58,15 @@
 // the object succeeds: a rule error or a malformed object is recorded in the
 // RunResult (and on the object) and the run goes on. Store transactions
 // cover batches of objects, so a crash loses at most the batch in flight,
-// which a restart redoes. An export that would delete more objects than the
-// deletion threshold (default 500) stops before exporting anything
-// (ErrDeletionThreshold). In staging mode nothing is exported and
+// which a restart redoes. A failure to read never becomes a delete: an
+// object that fails to import is kept, marked seen; an error that names no
+// held object, or a referral, makes a full import skip its delete pass
+// (RunResult.DeletePassSkipped); and a full import that would delete more
+// than Options.ImportDeleteShare (20%) of its connector space and more than
+// Options.ImportDeleteMin (10) objects, or anything after reading nothing,
+// stages no delete (ErrImportShrink). An export that would delete more
+// objects than the deletion threshold (default 500) stops before exporting
+// anything (ErrDeletionThreshold). In staging mode nothing is exported and
 // PendingExports lists what would be.
 //
 // # Errors
@@ -62,9 +75,9 @@
 // store failed, the connector could not import, the context ended);
 // per-object failures are *ObjectError values in RunResult.Errors. Match
 // ErrUnknownConnector, ErrStagingMode, ErrDeletionThreshold,
-// ErrAmbiguousJoin, ErrCaseInsensitiveJoin and ErrClosed with errors.Is.
-// A run cancelled or failed mid-way reports in its RunResult only what
-// committed.
+// ErrImportShrink, ErrAmbiguousJoin, ErrAmbiguousAdopt, ErrCaseInsensitiveJoin
+// and ErrClosed with errors.Is. A run cancelled or failed mid-way reports in
+// its RunResult only what committed.
 //
 // # Concurrency
 //

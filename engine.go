@@ -76,6 +76,19 @@ type Options struct {
 	// this from one connector stops before exporting anything. 0 means
 	// DefaultDeletionThreshold; a negative value disables the check.
 	DeletionThreshold int
+	// ImportDeleteShare is the share of a connector space (between 0 and
+	// 1) that the delete pass of one full import may remove. A full import
+	// that would remove more than this share and more than ImportDeleteMin
+	// objects, or that read no object at all and would remove any, stages
+	// no delete and fails with an *ImportShrinkError (ErrImportShrink): a
+	// source that suddenly looks much smaller was more likely misread (a
+	// scope typo, an empty file, a wrong base DN) than emptied. Default 0.2;
+	// a negative value disables the guard.
+	ImportDeleteShare float64
+	// ImportDeleteMin is the number of deletes a full import may always
+	// stage, whatever the share (small connector spaces change by more
+	// than a fifth in ordinary use). Default 10.
+	ImportDeleteMin int
 	// Staging starts the engine in staging mode: imports and syncs run,
 	// exports never do. See SetStaging.
 	Staging bool
@@ -128,10 +141,14 @@ func (o *Options) Validate() error {
 		{"LargeObjectValues", o.LargeObjectValues},
 		{"ExportBatchSize", o.ExportBatchSize},
 		{"MaxErrors", o.MaxErrors},
+		{"ImportDeleteMin", o.ImportDeleteMin},
 	} {
 		if f.v < 0 {
 			errs = append(errs, fmt.Errorf("%w: %s is %d (0 means the default)", ErrInvalidOptions, f.name, f.v))
 		}
+	}
+	if o.ImportDeleteShare > 1 {
+		errs = append(errs, fmt.Errorf("%w: ImportDeleteShare is %g, a share of at most 1 (negative disables the guard)", ErrInvalidOptions, o.ImportDeleteShare))
 	}
 	if err := (rules.Options{Evaluator: o.Evaluator, CostLimit: o.CostLimit}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidOptions, err))
@@ -142,6 +159,12 @@ func (o *Options) Validate() error {
 func (o *Options) setDefaults() {
 	if o.DeletionThreshold == 0 {
 		o.DeletionThreshold = DefaultDeletionThreshold
+	}
+	if o.ImportDeleteShare == 0 {
+		o.ImportDeleteShare = DefaultImportDeleteShare
+	}
+	if o.ImportDeleteMin == 0 {
+		o.ImportDeleteMin = DefaultImportDeleteMin
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 500

@@ -31,6 +31,7 @@ var (
 			attr("manager", connector.Reference), attr("userAccountControl", connector.Integer),
 		}},
 		{Name: "group", Attributes: []connector.Attribute{attr("cn", connector.String), multi("member", connector.Reference)}},
+		{Name: "organizationalUnit", Attributes: []connector.Attribute{attr("ou", connector.String)}},
 	}}
 	hrSchema = &connector.Schema{Types: []connector.ObjectType{
 		{Name: "worker", Attributes: []connector.Attribute{attr("employeeNumber", connector.String), attr("dept", connector.String)}},
@@ -56,18 +57,50 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), store: memstore.New(),
+	return newFixtureCfg(t, fixtureConfig{opts: opts})
+}
+
+// fixtureConfig varies a fixture; the zero value is newFixture's.
+type fixtureConfig struct {
+	opts  idbridge.Options
+	store metaverse.Store // nil: a new memstore
+	// adConn gives the "ad" connector, which may wrap the in-memory one
+	// (nil: the in-memory one).
+	adConn func(*memconn.Connector) connector.Connector
+	// rules edits the test rules before the engine compiles them.
+	rules func(*rules.File)
+	// systems, when set, gives the connected systems (another fixture's:
+	// a second engine on the same systems); nil: new ones.
+	systems *fixture
+}
+
+func newFixtureCfg(t *testing.T, cfg fixtureConfig) *fixture {
+	t.Helper()
+	if cfg.store == nil {
+		cfg.store = memstore.New()
+	}
+	f := &fixture{t: t, ctx: context.Background(), store: cfg.store,
 		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
+	if o := cfg.systems; o != nil {
+		f.ad, f.hr, f.cloud = o.ad, o.hr, o.cloud
+	}
 	t.Cleanup(func() { f.store.Close() })
 	data, err := os.ReadFile("testdata/engine-rules.yaml")
 	require.NoError(t, err)
 	rf, err := rules.Parse("testdata/engine-rules.yaml", data)
 	require.NoError(t, err)
+	if cfg.rules != nil {
+		cfg.rules(rf)
+	}
+	var ad connector.Connector = f.ad.Connector()
+	if cfg.adConn != nil {
+		ad = cfg.adConn(f.ad.Connector())
+	}
 	f.eng, err = idbridge.New(f.ctx, idbridge.Config{
 		Store:      f.store,
-		Connectors: map[string]connector.Connector{"ad": f.ad.Connector(), "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
+		Connectors: map[string]connector.Connector{"ad": ad, "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
 		Rules:      rf,
-		Options:    opts,
+		Options:    cfg.opts,
 	})
 	require.NoError(t, err)
 	return f

@@ -199,6 +199,11 @@ func (s *syncer) toMetaverse(w *work, obj *metaverse.CSObject, vals []connector.
 		if entryID == "" {
 			if current != nil {
 				s.retryLater(current)
+				if a != "" {
+					s.waitFor(w, current, obj.Connector, waitAnchor, string(a))
+				} else {
+					s.waitFor(w, current, obj.Connector, waitDN, connector.FoldDN(dn))
+				}
 			}
 			continue
 		}

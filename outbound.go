@@ -108,7 +108,7 @@ func (s *syncer) outboundTo(w *work, entry *metaverse.Entry, connName string, rs
 		w.putEntry(entry)
 		w.putObject(t)
 		s.res.Provisions++
-		return nil
+		return s.arrived(w, t, entry)
 	}
 	if len(scoped) == 0 {
 		if link.Inbound {
@@ -211,6 +211,7 @@ func (s *syncer) toTarget(w *work, connName string, vals []connector.Value, curr
 		} else if exists && current != nil {
 			// The target may be provisioned later in this run.
 			s.retryLater(current)
+			s.waitFor(w, current, connName, waitEntry, string(id))
 		}
 	}
 	return out, nil

@@ -82,6 +82,18 @@ type RunResult struct {
 	Unchanged int // objects a full import saw unchanged
 	Confirmed int // pending exports an import confirmed
 
+	// Read counts the objects an import was given by its connector,
+	// including those it could not read (reported as errors); Checkpointed
+	// counts those of them committed with the last watermark: a delta
+	// import after a failed one resumes from there.
+	Read         int
+	Checkpointed int
+	// DeletePassSkipped says why a full import staged no delete for the
+	// objects it did not see ("" when it ran its delete pass): an object
+	// that could not be read and could not be told apart, a continuation
+	// reference not followed, or the shrink guard (ErrImportShrink).
+	DeletePassSkipped string
+
 	// Sync.
 	Projections      int // metaverse entries created from a connector-space object
 	Joins            int // connector-space objects joined to an existing entry
@@ -148,6 +160,9 @@ func (r *RunResult) String() string {
 	if n == 0 {
 		b.WriteString(" no changes")
 	}
+	if r.DeletePassSkipped != "" {
+		b.WriteString("; delete pass skipped: " + r.DeletePassSkipped)
+	}
 	return b.String()
 }
 
@@ -179,8 +194,14 @@ func (e *Engine) record(ctx context.Context, r *RunResult, runErr error) {
 	if r.ErrorCount > 0 {
 		rec.Counts["errors"] = r.ErrorCount
 	}
+	if r.Profile == FullImport || r.Profile == DeltaImport {
+		rec.Counts["read"], rec.Counts["checkpointed"] = r.Read, r.Checkpointed
+	}
 	for _, oe := range r.Errors {
 		rec.Errors = append(rec.Errors, oe.Error())
+	}
+	if r.DeletePassSkipped != "" {
+		rec.Errors = append(rec.Errors, "delete pass skipped: "+r.DeletePassSkipped)
 	}
 	if runErr != nil {
 		rec.Err = runErr.Error()

@@ -68,6 +68,10 @@ type syncer struct {
 	refs *refCache
 	// contribs is recompute's buffer.
 	contribs []contribution
+	// waitCounts caches the reference wait counters of the transaction
+	// of waitBatch (see unresolved.go).
+	waitBatch  *batch
+	waitCounts map[string]uint64
 }
 
 // retryLater queues o for the retry pass at the end of the run.
@@ -336,6 +340,11 @@ func (s *syncer) syncObject(w *work, o *metaverse.CSObject) error {
 		var err error
 		if entry, err = s.joinOrProject(w, o, in, scoped); err != nil {
 			return err
+		}
+		if entry != nil {
+			if err := s.arrived(w, o, entry); err != nil {
+				return err
+			}
 		}
 	}
 	if entry != nil {

@@ -118,6 +118,7 @@ type work struct {
 	dnOf    map[objKey]string
 	order   []unitKey // in first-read order
 	written map[unitKey]bool
+	ops     []func() error // run by commit after the writes (onCommit)
 }
 
 // work returns the batch's unit of work, emptied: one object at a time is
@@ -137,6 +138,7 @@ func (b *batch) work() *work {
 	clear(w.dnOf)
 	clear(w.written)
 	w.order = w.order[:0]
+	w.ops = w.ops[:0]
 	return w
 }
 
@@ -423,6 +425,12 @@ func (w *work) commit() error {
 			}
 		}
 	}
+	for _, op := range w.ops {
+		if err := op(); err != nil {
+			return err
+		}
+	}
+	w.ops = w.ops[:0]
 	return nil
 }
 

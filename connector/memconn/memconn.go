@@ -31,6 +31,13 @@ type System struct {
 	// FailExport, when set, is called for every exported change; a non-nil
 	// error fails that change (the others are applied).
 	FailExport func(c connector.Change) error
+	// ApplyThenFail, when set, is called for every exported change that
+	// was applied; a non-nil error is returned as that change's result as
+	// if the response had been lost (a timeout after the server applied
+	// it).
+	ApplyThenFail func(c connector.Change) error
+	// naming is set by SelfNaming.
+	naming map[string][]string
 	// FailImportAfter, when > 0, fails a (full or delta) import with
 	// connector.ErrUnavailable after that many objects, without a
 	// checkpoint: a server that went away in the middle of an import.
@@ -204,7 +211,8 @@ func compare(a, b string) int {
 func (s *System) Connector() *Connector { return &Connector{s: s} }
 
 // Connector is the connector to a System. It implements connector.Connector,
-// connector.DeltaImporter and connector.PasswordSetter.
+// connector.DeltaImporter, connector.PasswordSetter and connector.AddMatcher
+// (see System.SelfNaming).
 type Connector struct {
 	s *System
 	// Passwords records passwords set (for tests: the fake keeps them).
@@ -325,11 +333,18 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 		}
 		a, err := s.apply(ch)
 		out[i].Anchor = a
-		if err != nil {
-			out[i].Err = &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}
-			continue
+		if o := s.objects[a]; err == nil && s.naming != nil && ch.Kind == connector.Add && o != nil {
+			out[i].DN = o.DN // the name the system chose
 		}
-		s.Exported = append(s.Exported, ch)
+		if err == nil {
+			s.Exported = append(s.Exported, ch)
+			if s.ApplyThenFail != nil {
+				err = s.ApplyThenFail(ch)
+			}
+		}
+		if err != nil {
+			out[i] = connector.ExportResult{Err: &connector.ObjectError{Anchor: ch.Anchor, DN: ch.DN, Op: ch.Kind.String(), Err: err}}
+		}
 	}
 	return out, nil
 }
@@ -337,12 +352,16 @@ func (c *Connector) Export(ctx context.Context, changes []connector.Change) ([]c
 func (s *System) apply(ch connector.Change) (connector.Anchor, error) {
 	switch ch.Kind {
 	case connector.Add:
-		if ch.DN != "" && s.findDN(ch.DN) != nil {
+		if ch.DN != "" && s.naming == nil && s.findDN(ch.DN) != nil {
 			return "", fmt.Errorf("%s: %w", ch.DN, connector.ErrAlreadyExists)
 		}
 		s.nextID++
 		a := connector.Anchor("mem-" + strconv.Itoa(s.nextID))
-		s.put(&connector.Object{Anchor: a, DN: ch.DN, Type: ch.Type, Attrs: resolveRefs(s, ch.Attrs.Clone())})
+		dn := ch.DN
+		if s.naming != nil {
+			dn = ch.Type + "s/" + string(a)
+		}
+		s.put(&connector.Object{Anchor: a, DN: dn, Type: ch.Type, Attrs: resolveRefs(s, ch.Attrs.Clone())})
 		s.log = append(s.log, logEntry{anchor: a})
 		return a, nil
 	case connector.Update:

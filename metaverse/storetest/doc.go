@@ -51,6 +51,8 @@
 //     runs as of the backup, and the restored store goes on (new run IDs,
 //     the anchor index); an empty, foreign or truncated backup fails with
 //     metaverse.ErrCorrupt and changes nothing.
+//   - Subtree: metaverse.SubtreeReader (skipped when the store does not
+//     implement it): descendants by folded DN, paging, renames.
 //
 // # Contract decisions
 //

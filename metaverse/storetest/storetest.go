@@ -60,7 +60,7 @@ func Run(t *testing.T, h Harness) {
 // of the metaverse.Store contract is a subtest (Entries, Index, FoldIndex
 // (skipped for a store without metaverse.FoldIndexer), Paging,
 // ConnectorSpace, Pending, Watermarks, Counters, Runs, Transactions,
-// Concurrency, Closed, and Extras for the optional capabilities), so that
+// Concurrency, Closed, Subtree, and Extras for the optional capabilities), so that
 //
 //	go test -run 'TestConformance/ConnectorSpace'
 //
@@ -85,6 +85,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 		{"Concurrency", s.concurrency},
 		{"Closed", s.closed},
 		{"Extras", s.extras},
+		{"Subtree", s.subtree},
 	} {
 		t.Run(g.name, g.run)
 	}
