@@ -47,10 +47,10 @@ type Restorer interface {
 	// store holds with it, atomically: when Restore fails (a truncated or
 	// damaged backup wrapping ErrCorrupt, a backup of a newer format
 	// wrapping ErrIncompatible, a failure of the backend) the store is left
-	// as it was. Transactions running meanwhile either finish before the
-	// restore or see its result; engines using the store should be
-	// stopped, since their connector spaces and watermarks change under
-	// them.
+	// as it was. A transaction running meanwhile sees the store either as
+	// it was or as restored, never a mix of both. Engines using the store
+	// should be stopped first, since their connector spaces and
+	// watermarks change under them.
 	Restore(ctx context.Context, r io.Reader) error
 }
 

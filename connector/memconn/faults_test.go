@@ -119,3 +119,17 @@ func TestFailObjectExport(t *testing.T) {
 	assert.False(t, ok, "the other changes are applied")
 	assert.Len(t, s.Exported, 1)
 }
+
+func TestSetPassword(t *testing.T) {
+	ctx := context.Background()
+	s := twoUsers()
+	c := s.Connector()
+	require.NoError(t, c.SetPassword(ctx, "a", "CN=a", connector.NewSecret("s3cret")))
+	pw, ok := c.Password("a")
+	require.True(t, ok)
+	assert.Equal(t, "s3cret", pw.Reveal())
+	_, ok = c.Password("b")
+	assert.False(t, ok)
+	err := c.SetPassword(ctx, "missing", "CN=missing", connector.NewSecret("x"))
+	assert.ErrorIs(t, err, connector.ErrNoSuchObject)
+}

@@ -216,7 +216,17 @@ func (s *System) Connector() *Connector { return &Connector{s: s} }
 type Connector struct {
 	s *System
 	// Passwords records passwords set (for tests: the fake keeps them).
+	// SetPassword writes it under the system's lock; read it with Password
+	// while the connector may be in use.
 	Passwords map[connector.Anchor]connector.Secret
+}
+
+// Password returns the password last set for the object with anchor a.
+func (c *Connector) Password(a connector.Anchor) (connector.Secret, bool) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	pw, ok := c.Passwords[a]
+	return pw, ok
 }
 
 var (

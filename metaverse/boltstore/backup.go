@@ -53,7 +53,7 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // in one write transaction: the backup is first written to a temporary
 // file beside the store's and checked (a complete store file of this
 // build's format version, passing bbolt's consistency check), then its
-// buckets replace the store's. When Restore fails, with ErrCorrupt for a
+// buckets replace the store's. When Restore fails, with metaverse.ErrCorrupt for a
 // damaged or truncated backup, metaverse.ErrIncompatible for one of another
 // format version, or an error of the disk, the store is left as it was,
 // and the temporary file is removed.
