@@ -98,18 +98,22 @@ func genCounter(connName string) string { return "idbridge.fullimport." + connNa
 // a delete for every object the import did not see; then it records the
 // import's generation.
 func (e *Engine) obsolete(ctx context.Context, c *conn, gen uint64, res *RunResult) error {
-	var err error
+	var guard error // the shrink guard tripped: reported after the generation is recorded
 	if res.DeletePassSkipped == "" {
-		err = e.deletePass(ctx, c, gen, res)
-	} else {
+		guard = e.deletePass(ctx, c, gen, res)
+		if isFatal(guard) {
+			return guard
+		}
+	}
+	if res.DeletePassSkipped != "" {
 		e.log.Warn("idbridge: full import staged no delete", "connector", c.name, "reason", res.DeletePassSkipped)
 	}
-	if isFatal(err) {
-		return err
-	}
-	return errors.Join(err, fatal(e.store.Update(ctx, func(tx metaverse.Tx) error {
+	if err := e.store.Update(ctx, func(tx metaverse.Tx) error {
 		return tx.SetCounter(ctx, genCounter(c.name), gen)
-	})))
+	}); err != nil {
+		return fatal(err)
+	}
+	return guard
 }
 
 // deletePass stages a delete for every object of generation older than

@@ -116,8 +116,7 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 		r.addError(s.e.opts.MaxErrors, oe)
 	}
 	if skip != "" && s.gen > 0 && r.DeletePassSkipped == "" {
-		r.DeletePassSkipped = skip
-		s.e.log.Warn("idbridge: the full import will stage no delete", "connector", s.c.name, "reason", skip)
+		r.DeletePassSkipped = skip // obsolete logs it
 	}
 	if setWM {
 		r.Checkpointed = r.Read
