@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -86,3 +87,59 @@ func (l *BaseLease) Resign(ctx context.Context) error {
 }
 
 var _ Lease = (*BaseLease)(nil)
+
+// Keep renews the lease every interval until it ends or ctx ends, and ends
+// it with ErrLeaseLost when renew reports that the lease is no longer held
+// (ttl 0 and no error) or when its expiry passes before a renewal
+// succeeds. renew runs with a context that ends at the lease's expiry and
+// returns the TTL the server granted, counted by Keep from the start of
+// the call, so that Expires is never later than the server's expiry.
+// Failed renewals are tried again at the next interval and reported to
+// failed (which may be nil). Electors call Keep in a goroutine per lease.
+func (l *BaseLease) Keep(ctx context.Context, interval time.Duration, renew func(ctx context.Context) (ttl time.Duration, err error), failed func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	expiry := time.NewTimer(time.Until(l.Expires()))
+	defer expiry.Stop()
+	var lastErr error
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.Done():
+			return
+		case <-expiry.C:
+			err := fmt.Errorf("%w: the lease of %q (term %d) expired before it could be renewed", ErrLeaseLost, l.key, l.term)
+			if lastErr != nil {
+				err = fmt.Errorf("%w: %w", err, lastErr)
+			}
+			l.End(err)
+			return
+		case <-tick.C:
+		}
+		start := time.Now()
+		rctx, cancel := context.WithDeadline(ctx, l.Expires())
+		ttl, err := renew(rctx)
+		cancel()
+		switch {
+		case err != nil:
+			lastErr = err
+			if failed != nil {
+				failed(err)
+			}
+		case ttl <= 0:
+			l.End(fmt.Errorf("%w: another node holds the lease of %q", ErrLeaseLost, l.key))
+			return
+		default:
+			lastErr = nil
+			l.Renewed(start.Add(ttl))
+			if !expiry.Stop() {
+				select {
+				case <-expiry.C:
+				default:
+				}
+			}
+			expiry.Reset(time.Until(l.Expires()))
+		}
+	}
+}

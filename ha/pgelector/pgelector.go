@@ -239,70 +239,24 @@ func (e *Elector) lead(key string, term uint64, start time.Time) (ha.Lease, erro
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.renew(ctx, l)
+		l.Keep(ctx, e.opts.RenewEvery, func(ctx context.Context) (time.Duration, error) {
+			if held, err := e.extend(ctx, key, term); !held || err != nil {
+				return 0, err
+			}
+			return e.opts.TTL, nil
+		}, func(err error) {
+			e.log.Warn("pgelector: renewal failed", "key", key, "term", term, "err", err)
+		})
+		if e.ctx.Err() != nil {
+			l.End(ha.ErrClosed)
+		} else if err := l.Err(); errors.Is(err, ha.ErrLeaseLost) {
+			e.log.Warn("pgelector: lease lost", "key", key, "term", term, "err", err)
+		}
 		e.mu.Lock()
 		delete(e.held, l)
 		e.mu.Unlock()
 	}()
 	return l, nil
-}
-
-// renew keeps the lease until it is lost, resigned or the elector closes.
-// A renewal that fails for a reason other than "another node leads" is
-// tried again at the next tick; the lease is lost when its local expiry
-// passes first.
-func (e *Elector) renew(ctx context.Context, l *lease) {
-	tick := time.NewTicker(e.opts.RenewEvery)
-	defer tick.Stop()
-	expiry := time.NewTimer(time.Until(l.Expires()))
-	defer expiry.Stop()
-	var lastErr error
-	for {
-		select {
-		case <-ctx.Done():
-			if e.ctx.Err() != nil {
-				l.End(ha.ErrClosed)
-			}
-			return
-		case <-l.Done():
-			return
-		case <-expiry.C:
-			err := fmt.Errorf("%w: the lease of %q (term %d) expired before it could be renewed", ha.ErrLeaseLost, l.Key(), l.Term())
-			if lastErr != nil {
-				err = fmt.Errorf("%w: %w", err, lastErr)
-			}
-			if l.End(err) {
-				e.log.Warn("pgelector: lease lost", "key", l.Key(), "term", l.Term(), "err", err)
-			}
-			return
-		case <-tick.C:
-		}
-		start := time.Now()
-		rctx, cancel := context.WithDeadline(ctx, l.Expires())
-		held, err := e.extend(rctx, l.Key(), l.Term())
-		cancel()
-		switch {
-		case err != nil:
-			lastErr = err
-			e.log.Warn("pgelector: renewal failed", "key", l.Key(), "term", l.Term(), "err", err)
-		case !held:
-			err := fmt.Errorf("%w: another node holds the lease of %q", ha.ErrLeaseLost, l.Key())
-			if l.End(err) {
-				e.log.Warn("pgelector: lease lost", "key", l.Key(), "term", l.Term(), "err", err)
-			}
-			return
-		default:
-			lastErr = nil
-			l.Renewed(start.Add(e.opts.TTL))
-			if !expiry.Stop() {
-				select {
-				case <-expiry.C:
-				default:
-				}
-			}
-			expiry.Reset(time.Until(l.Expires()))
-		}
-	}
 }
 
 func (e *Elector) extend(ctx context.Context, key string, term uint64) (bool, error) {
