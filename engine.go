@@ -98,6 +98,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
+	// Lease, when set, is the leadership the engine exports under (package
+	// ha's Runner sets it): an export batch starts only when the lease is
+	// held for more than ExportBatchTimeout, and its Export call ends when
+	// the lease does. See ErrLeaseExpiring.
+	Lease Lease
+	// ExportBatchTimeout bounds each Connector.Export call; 0 means no
+	// bound of its own (with a Lease, the lease's expiry bounds it).
+	ExportBatchTimeout time.Duration
 }
 
 func (o *Options) setDefaults() {
