@@ -10,9 +10,10 @@ import (
 )
 
 // fenceIdleTimeout bounds how long a fenced transaction may sit idle
-// between taking its share lock on the fence row and committing: a deposed
-// leader that stalls there (a partition, a paused process) cannot hold up
-// the new leader's first write for longer than this.
+// (its process paused, or cut off): the server ends it after this long,
+// so that a deposed leader's open transaction cannot hold up the new
+// leader's writes (a share lock on the fence row, or SERIALIZABLE
+// conflicts with its reads) for longer.
 const fenceIdleTimeout = "5s"
 
 var _ metaverse.Fencer = (*Store)(nil)
@@ -79,9 +80,6 @@ func (s *Store) ensureFences(ctx context.Context) error {
 func (t *tx) checkFence(ctx context.Context, f *fence) error {
 	if int64(f.term) < 0 {
 		return fmt.Errorf("pgstore: fencing term %d is out of range", f.term)
-	}
-	if _, err := t.exec(ctx, "fencing", `SET LOCAL idle_in_transaction_session_timeout = '`+fenceIdleTimeout+`'`); err != nil {
-		return err
 	}
 	rows, err := t.query(ctx, "fencing", `SELECT term FROM fences WHERE key = $1 FOR SHARE`, f.key)
 	if err != nil {

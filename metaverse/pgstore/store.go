@@ -224,6 +224,9 @@ func (s *Store) attempt(ctx context.Context, write bool, f *fence, fn func(tx me
 	}
 	t := &tx{s: s, ptx: ptx, write: write}
 	committed := false
+	if f != nil {
+		t.queued.Queue(`SET LOCAL idle_in_transaction_session_timeout = '` + fenceIdleTimeout + `'`)
+	}
 	defer func() {
 		// Also when fn panics or calls runtime.Goexit (t.FailNow), so that
 		// the connection returns to the pool. Rollback of a broken
