@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -264,7 +265,13 @@ func (c *cluster) converge(limit time.Duration) {
 		}
 		c.mu.Unlock()
 	}
-	assert.Equal(c.t, want, c.actual(), "the target does not equal the source's image")
+	if !assert.Equal(c.t, want, c.actual(), "the target does not equal the source's image") {
+		c.mu.Lock()
+		for _, ev := range c.events[max(0, len(c.events)-20):] {
+			c.t.Logf("event: %+v", ev)
+		}
+		c.mu.Unlock()
+	}
 }
 
 // checkWrites: no DN created twice, no anchor deleted twice, every write
@@ -387,7 +394,11 @@ func TestFailoverPostgres(t *testing.T) {
 	dsn, schema := pgEnv(t)
 	c := newCluster(t, 2*time.Second, "IDBRIDGE_HA_DSN="+dsn, "IDBRIDGE_HA_SCHEMA="+schema,
 		"IDBRIDGE_HA_ELECTOR=pg", "IDBRIDGE_HA_ELECTOR_ADDR="+dsn)
-	runFailover(t, c, 20)
+	kills := 20
+	if n, err := strconv.Atoi(os.Getenv("IDBRIDGE_HA_KILLS")); err == nil {
+		kills = n
+	}
+	runFailover(t, c, kills)
 }
 
 // TestFailoverEtcd: the same with the etcd elector, 6 kills.
