@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 // cluster is the test side of the failover tests: the source and target
 // systems, served to engine child processes, and the children's events.
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	src    *memconn.System
 	dst    *memconn.System
 	server *remoteconn.Server
@@ -55,7 +55,7 @@ type cluster struct {
 	nextUID int
 }
 
-func newCluster(t *testing.T, ttl time.Duration, env ...string) *cluster {
+func newCluster(t testing.TB, ttl time.Duration, env ...string) *cluster {
 	c := &cluster{t: t, src: memconn.New(srcSchema), dst: memconn.New(dstSchema), ttl: ttl,
 		procs: map[string]*exec.Cmd{}, users: map[string]string{}}
 	c.cond = sync.NewCond(&c.mu)
@@ -80,6 +80,9 @@ func (c *cluster) start(extra ...string) string {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(c.t, err)
 	cmd.Stderr = os.Stderr
+	// A child must not outlive the test (a stalled child would keep its
+	// SERIALIZABLE transaction open on the shared server).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(c.t, cmd.Start())
 	c.mu.Lock()
 	c.procs[name] = cmd
@@ -312,12 +315,12 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 // failover kills the leader kills times, half of them in the middle of an
 // export batch (the target applies part of the batch and the connection
 // breaks), and returns the failover times: from the kill to the new
-// leader's first completed cycle.
-func (c *cluster) failover(kills int) []time.Duration {
+// leader's first completed cycle, and to the start of its term (its
+// first cycle starts then).
+func (c *cluster) failover(kills int) (cycled, led []time.Duration) {
 	r := rand.New(rand.NewPCG(3, 4))
 	c.start()
 	c.start()
-	var times []time.Duration
 	lead := c.waitFor(func(ev event) bool { return ev.Ev == "lead" }, time.Minute)
 	for i := range kills {
 		// Let the leader make progress first.
@@ -356,12 +359,13 @@ func (c *cluster) failover(kills int) []time.Duration {
 		c.start() // the standby of the next round
 		lead = c.waitFor(func(ev event) bool { return ev.Ev == "lead" && ev.Term > old.Term }, time.Minute)
 		first := c.waitFor(func(ev event) bool { return ev.Ev == "cycle" && ev.Node == lead.Node && ev.Term == lead.Term }, time.Minute)
-		times = append(times, time.Unix(0, first.At).Sub(killed))
+		cycled = append(cycled, time.Unix(0, first.At).Sub(killed))
+		led = append(led, time.Unix(0, lead.At).Sub(killed))
 	}
-	return times
+	return cycled, led
 }
 
-func pgEnv(t *testing.T) (dsn, schema string) {
+func pgEnv(t testing.TB) (dsn, schema string) {
 	dsn = testenv.Get(t, "IDBRIDGE_PG_DSN", "PostgreSQL")
 	return dsn, testenv.PGSchema(t, dsn, "ha_failover_")
 }
@@ -372,13 +376,14 @@ func runFailover(t *testing.T, c *cluster, kills int) {
 	}
 	stop := make(chan struct{})
 	gen := c.stream(stop)
-	times := c.failover(kills)
+	times, led := c.failover(kills)
 	close(stop)
 	gen.Wait()
 	c.converge(time.Minute)
 	c.checkWrites()
-	t.Logf("%d failovers (kill → the new leader's first cycle done), TTL %v: p50 %v, max %v",
-		len(times), c.ttl, percentile(times, 0.5).Round(time.Millisecond), slices.Max(times).Round(time.Millisecond))
+	t.Logf("%d failovers, TTL %v: kill → new leader's first cycle starts p50 %v, max %v; → first cycle done p50 %v, max %v",
+		len(times), c.ttl, percentile(led, 0.5).Round(time.Millisecond), slices.Max(led).Round(time.Millisecond),
+		percentile(times, 0.5).Round(time.Millisecond), slices.Max(times).Round(time.Millisecond))
 	// Not a timing target (that is the benchmark's): a bound that only a
 	// broken failover exceeds.
 	assert.Less(t, slices.Max(times), 3*c.ttl+10*time.Second)
