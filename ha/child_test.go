@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,11 +18,13 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/ha"
 	"github.com/idbridge/idbridge/ha/etcdelector"
 	"github.com/idbridge/idbridge/ha/internal/remoteconn"
 	"github.com/idbridge/idbridge/ha/pgelector"
 	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/memstore"
 	"github.com/idbridge/idbridge/metaverse/pgstore"
 	"github.com/idbridge/idbridge/rules"
 )
@@ -85,6 +88,8 @@ type event struct {
 	Err  string `json:"err,omitempty"`
 	// Fenced: the error matched ha.ErrFenced.
 	Fenced bool `json:"fenced,omitempty"`
+	// Key is the engine of a fleet event.
+	Key string `json:"key,omitempty"`
 }
 
 type emitter struct {
@@ -183,6 +188,9 @@ func childMain() int {
 	}
 	defer elector.Close()
 
+	if childEnv("FLEET") != "" {
+		return fleetMain(out, ctx, elector)
+	}
 	stall := stallStore{Store: store, armed: new(atomic.Bool), release: make(chan struct{}), out: out}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -241,5 +249,52 @@ func childMain() int {
 	if err := r.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fail(fmt.Errorf("runner: %w", err))
 	}
+	return 0
+}
+
+// fleetMain runs a node of the fleet test: ENGINES engines, CAPACITY of
+// them at most on this node, each with its own in-memory store and
+// systems.
+func fleetMain(out *emitter, ctx context.Context, elector ha.Elector) int {
+	rf, err := rules.Parse("failover.yaml", []byte(failoverRules))
+	if err != nil {
+		out.emit(event{Ev: "fatal", Err: err.Error()})
+		return 1
+	}
+	n, _ := strconv.Atoi(childEnv("ENGINES"))
+	capacity, _ := strconv.Atoi(childEnv("CAPACITY"))
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("tenant%02d", i)
+	}
+	f, err := ha.NewFleet(ha.FleetConfig{
+		Elector:  elector,
+		Keys:     keys,
+		Capacity: capacity,
+		Unfenced: true, // each node's engines keep their state in memory: this test is about who leads
+		Engine: func(ctx context.Context, key string) (idbridge.Config, error) {
+			src, dst := memconn.New(srcSchema), memconn.New(dstSchema)
+			for i := range 3 {
+				srcUser(src, fmt.Sprintf("%s-u%d", key, i), "t")
+			}
+			return idbridge.Config{Store: memstore.New(), Rules: rf,
+				Connectors: map[string]connector.Connector{"src": src.Connector(), "dst": dst.Connector()}}, nil
+		},
+		Schedule: idbridge.Schedule{Interval: time.Second},
+		OnLead:   func(key string, l ha.Lease) { out.emit(event{Ev: "lead", Key: key, Term: l.Term()}) },
+		OnLoss: func(key string, l ha.Lease, err error) {
+			ev := event{Ev: "loss", Key: key, Term: l.Term()}
+			if err != nil {
+				ev.Err = err.Error()
+			}
+			out.emit(ev)
+		},
+	})
+	if err != nil {
+		out.emit(event{Ev: "fatal", Err: err.Error()})
+		return 1
+	}
+	out.emit(event{Ev: "start"})
+	f.Run(ctx)
 	return 0
 }

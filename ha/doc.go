@@ -1,6 +1,11 @@
 // Package ha is high availability for idbridge engines: leader election
-// with fencing, so that two engines never sync one store at once, and an
-// active/standby Runner that runs an engine while it leads.
+// with fencing, so that two engines never sync one store at once; Runner,
+// which runs an engine on whichever node leads (active/standby, as Cloud
+// Sync's agents); Fleet, which runs many engines (one per tenant) across
+// nodes, each on the node holding its lease, up to a capacity per node;
+// and Promote, which takes an engine in staging mode on a store of its own
+// active after a confirming import and a what-if report (Entra Connect's
+// staging server).
 //
 // An Elector campaigns for a key (one key per engine) and returns a Lease:
 // leadership under a term, a fencing token that only grows from one lease
@@ -24,10 +29,14 @@
 //
 // ErrLeaseLost, ErrResigned and ErrClosed say why a lease ended (Lease.Err);
 // ErrFenced (metaverse.ErrFenced) is a store's refusal of a deposed
-// leader's write; ErrUnfenced is a Runner given a store that cannot fence.
-// Match them with errors.Is.
+// leader's write; ErrUnfenced is a Runner or Fleet given a store that
+// cannot fence; ErrNotStaging is Promote asked of an active engine, and
+// Promote's refusal above the deletion threshold matches
+// idbridge.ErrDeletionThreshold. Match them with errors.Is.
 //
 // # Concurrency
 //
-// Electors, leases and Runners are safe for concurrent use.
+// Electors, leases, Runners and Fleets are safe for concurrent use. A
+// Runner or a Fleet starts goroutines only inside Run, which returns after
+// they end. Promote runs on the caller's goroutine.
 package ha
