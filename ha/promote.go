@@ -49,7 +49,7 @@ type WhatIf struct {
 type ConnectorWhatIf struct {
 	Connector string
 	// Counts by object type and change kind: Counts["user"][connector.Add].
-	Counts map[string]map[connector.ChangeKind]int
+	Counts                 map[string]map[connector.ChangeKind]int
 	Adds, Updates, Deletes int
 	// Unconfirmed counts exports already sent that no import has
 	// confirmed yet (not sent again).
