@@ -2,7 +2,11 @@ package ha
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/idbridge/idbridge/metaverse"
@@ -81,4 +85,13 @@ func Fence(store metaverse.Store, lease Lease) (metaverse.Store, error) {
 		return nil, ErrUnfenced
 	}
 	return f.Fenced(lease.Key(), lease.Term()), nil
+}
+
+// DefaultHolder names this node for an elector when its options give no
+// name: host name, process id and a random suffix, unique among nodes.
+func DefaultHolder() string {
+	host, _ := os.Hostname()
+	r := make([]byte, 4)
+	rand.Read(r)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(r))
 }

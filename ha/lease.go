@@ -2,6 +2,7 @@ package ha
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -142,4 +143,64 @@ func (l *BaseLease) Keep(ctx context.Context, interval time.Duration, renew func
 			expiry.Reset(time.Until(l.Expires()))
 		}
 	}
+}
+
+// Held is the set of leases an elector holds and whether it is closed:
+// bookkeeping every elector shares. The zero value is ready to use; it is
+// safe for concurrent use.
+type Held struct {
+	mu     sync.Mutex
+	closed bool
+	leases map[*BaseLease]func() error
+}
+
+// Add records a held lease and how to release it on the server when the
+// elector closes. It reports false, and records nothing, once Close has
+// been called.
+func (h *Held) Add(l *BaseLease, release func() error) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	if h.leases == nil {
+		h.leases = map[*BaseLease]func() error{}
+	}
+	h.leases[l] = release
+	return true
+}
+
+// Remove forgets a lease that ended.
+func (h *Held) Remove(l *BaseLease) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.leases, l)
+}
+
+// Closed reports whether Close has been called.
+func (h *Held) Closed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// Close ends every held lease with ErrClosed and releases it. It reports
+// false when it had been called before (and does nothing then).
+func (h *Held) Close() (bool, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return false, nil
+	}
+	h.closed = true
+	leases := h.leases
+	h.leases = nil
+	h.mu.Unlock()
+	var errs []error
+	for l, release := range leases {
+		if l.End(ErrClosed) && release != nil {
+			errs = append(errs, release())
+		}
+	}
+	return true, errors.Join(errs...)
 }

@@ -2,13 +2,10 @@ package etcdelector
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -58,10 +55,7 @@ func (o Options) withDefaults() Options {
 	}
 	o.TTL = time.Duration(math.Ceil(o.TTL.Seconds())) * time.Second
 	if o.Holder == "" {
-		host, _ := os.Hostname()
-		r := make([]byte, 4)
-		rand.Read(r)
-		o.Holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(r))
+		o.Holder = ha.DefaultHolder()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -79,9 +73,7 @@ type Elector struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	closed bool
-	held   map[*lease]struct{}
+	held ha.Held
 }
 
 var _ ha.Elector = (*Elector)(nil)
@@ -100,7 +92,7 @@ func New(cli *clientv3.Client, opts *Options) (*Elector, error) {
 		o = *opts
 	}
 	o = o.withDefaults()
-	e := &Elector{cli: cli, opts: o, log: o.Logger, held: map[*lease]struct{}{}}
+	e := &Elector{cli: cli, opts: o, log: o.Logger}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e, nil
 }
@@ -159,22 +151,16 @@ func (e *Elector) Campaign(ctx context.Context, key string) (ha.Lease, error) {
 		err := election.Resign(ctx)
 		return errors.Join(err, session.Close())
 	})
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	if !e.held.Add(l.BaseLease, session.Close) {
 		session.Close()
 		return nil, ha.ErrClosed
 	}
-	e.held[l] = struct{}{}
-	e.mu.Unlock()
 	e.log.Info("etcdelector: leading", "key", key, "term", term, "holder", e.opts.Holder)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		e.keep(l, grant.ID)
-		e.mu.Lock()
-		delete(e.held, l)
-		e.mu.Unlock()
+		e.held.Remove(l.BaseLease)
 	}()
 	return l, nil
 }
@@ -227,34 +213,17 @@ func (e *Elector) campaignErr(ctx context.Context, key string, err error) error 
 	return fmt.Errorf("etcdelector: campaign for %q: %w", key, err)
 }
 
-func (e *Elector) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
-}
+func (e *Elector) isClosed() bool { return e.held.Closed() }
 
 // Close implements ha.Elector: held leases end with ha.ErrClosed and their
 // etcd leases are revoked, so that a standby takes over at once; waiting
 // campaigns return ha.ErrClosed. It does not close the client.
 func (e *Elector) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	first, err := e.held.Close()
+	if !first {
 		return nil
-	}
-	e.closed = true
-	held := make([]*lease, 0, len(e.held))
-	for l := range e.held {
-		held = append(held, l)
-	}
-	e.mu.Unlock()
-	var errs []error
-	for _, l := range held {
-		if l.End(ha.ErrClosed) {
-			errs = append(errs, l.session.Close())
-		}
 	}
 	e.cancel()
 	e.wg.Wait()
-	return errors.Join(errs...)
+	return err
 }

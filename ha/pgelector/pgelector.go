@@ -2,12 +2,9 @@ package pgelector
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"regexp"
 	"sync"
 	"time"
@@ -79,10 +76,7 @@ func (o Options) withDefaults() Options {
 		o.PollEvery = min(o.TTL/20, 500*time.Millisecond)
 	}
 	if o.Holder == "" {
-		host, _ := os.Hostname()
-		r := make([]byte, 4)
-		rand.Read(r)
-		o.Holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(r))
+		o.Holder = ha.DefaultHolder()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -100,9 +94,7 @@ type Elector struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	closed bool
-	held   map[*lease]struct{}
+	held ha.Held
 }
 
 var _ ha.Elector = (*Elector)(nil)
@@ -132,7 +124,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Elector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgelector: %w", err)
 	}
-	e := &Elector{pool: pool, opts: o, log: o.Logger, held: map[*lease]struct{}{}}
+	e := &Elector{pool: pool, opts: o, log: o.Logger}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if err := e.createTable(ctx); err != nil {
 		pool.Close()
@@ -214,27 +206,21 @@ RETURNING term`, key, e.opts.Holder, e.opts.TTL.Microseconds()).Scan(&term)
 	return uint64(term), true, nil
 }
 
-// lease is a held lease and its renewal loop.
-type lease struct {
-	*ha.BaseLease
-}
-
 func (e *Elector) lead(key string, term uint64, start time.Time) (ha.Lease, error) {
-	l := &lease{}
 	ctx, stop := context.WithCancel(e.ctx)
-	l.BaseLease = ha.NewBaseLease(key, term, start.Add(e.opts.TTL), func(ctx context.Context) error {
+	l := ha.NewBaseLease(key, term, start.Add(e.opts.TTL), func(ctx context.Context) error {
 		stop()
 		return e.release(ctx, key, term)
 	})
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	if !e.held.Add(l, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), e.opts.TTL/3)
+		defer cancel()
+		return e.release(ctx, key, term)
+	}) {
 		stop()
 		_ = e.release(context.Background(), key, term)
 		return nil, ha.ErrClosed
 	}
-	e.held[l] = struct{}{}
-	e.mu.Unlock()
 	e.log.Info("pgelector: leading", "key", key, "term", term, "holder", e.opts.Holder)
 	e.wg.Add(1)
 	go func() {
@@ -252,9 +238,7 @@ func (e *Elector) lead(key string, term uint64, start time.Time) (ha.Lease, erro
 		} else if err := l.Err(); errors.Is(err, ha.ErrLeaseLost) {
 			e.log.Warn("pgelector: lease lost", "key", key, "term", term, "err", err)
 		}
-		e.mu.Lock()
-		delete(e.held, l)
-		e.mu.Unlock()
+		e.held.Remove(l)
 	}()
 	return l, nil
 }
@@ -284,27 +268,12 @@ func (e *Elector) release(ctx context.Context, key string, term uint64) error {
 // released on the server, waiting campaigns return ha.ErrClosed, and the
 // pool is closed.
 func (e *Elector) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
+	first, err := e.held.Close()
+	if !first {
 		return nil
-	}
-	e.closed = true
-	held := make([]*lease, 0, len(e.held))
-	for l := range e.held {
-		held = append(held, l)
-	}
-	e.mu.Unlock()
-	var errs []error
-	for _, l := range held {
-		if l.End(ha.ErrClosed) {
-			ctx, cancel := context.WithTimeout(context.Background(), e.opts.TTL/3)
-			errs = append(errs, e.release(ctx, l.Key(), l.Term()))
-			cancel()
-		}
 	}
 	e.cancel()
 	e.wg.Wait()
 	e.pool.Close()
-	return errors.Join(errs...)
+	return err
 }
