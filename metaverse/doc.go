@@ -12,7 +12,8 @@
 // # Errors
 //
 // Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly and
-// ErrIncompatible, possibly wrapped; match them with errors.Is.
+// ErrIncompatible, possibly wrapped, and fenced views (Fencer) ErrFenced;
+// match them with errors.Is.
 //
 // # Concurrency
 //

@@ -25,13 +25,21 @@
 // transaction's next statement or at commit. View runs in a SERIALIZABLE
 // READ ONLY transaction.
 //
+// Fenced (metaverse.Fencer) returns a view whose write transactions carry
+// a leader's term (package ha): each ends, just before COMMIT, by checking
+// the term against the fences table FOR SHARE, and fails with
+// metaverse.ErrFenced when a newer term has written; it also sets
+// idle_in_transaction_session_timeout (5 s), so that a paused deposed
+// leader cannot keep a transaction open against the new one.
+//
 // Backup writes a JSON-lines dump from one snapshot; Restore replaces the
 // store's content with one, in one transaction.
 //
 // # Errors
 //
 // Transactions return metaverse.ErrNotFound, ErrConflict, ErrReadOnly and
-// ErrClosed, wrapped with the keys involved. Open returns
+// ErrClosed, wrapped with the keys involved, and fenced ones
+// metaverse.ErrFenced. Open returns
 // metaverse.ErrIncompatible for a schema of a newer version. When the
 // connection fails (the server is stopped, restarted or kills the
 // backend), the error wraps ErrUnavailable and says that the transaction
