@@ -121,6 +121,14 @@ type Options struct {
 	// Clock gives Run its timers (and the time when Now is nil); nil means
 	// the system clock. For tests.
 	Clock Clock
+	// Lease, when set, is the leadership the engine exports under (package
+	// ha's Runner sets it): an export batch starts only when the lease is
+	// held for more than ExportBatchTimeout, and its Export call ends when
+	// the lease does. See ErrLeaseExpiring.
+	Lease Lease
+	// ExportBatchTimeout bounds each Connector.Export call; 0 means no
+	// bound of its own (with a Lease, the lease's expiry bounds it).
+	ExportBatchTimeout time.Duration
 }
 
 // ErrInvalidOptions: Options or a Schedule with a value the engine cannot

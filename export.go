@@ -232,7 +232,7 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 	for i := range items {
 		changes[i] = items[i].change
 	}
-	results, callErr := c.c.Export(ctx, changes)
+	results, callErr := e.exportCall(ctx, c, changes)
 	if callErr == nil && len(results) != len(changes) {
 		callErr = fmt.Errorf("connector %q returned %d export results for %d changes", c.name, len(results), len(changes))
 	}

@@ -17,8 +17,8 @@
 //
 // Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly,
 // ErrIncompatible, ErrUnavailable (the backend cannot be reached) and
-// ErrCorrupt (damaged data or backup), possibly wrapped; match them with
-// errors.Is, whichever store is in use.
+// ErrCorrupt (damaged data or backup), and fenced views (Fencer) ErrFenced,
+// possibly wrapped; match them with errors.Is, whichever store is in use.
 //
 // # Concurrency
 //

@@ -28,6 +28,13 @@
 // transaction's next statement or at commit. View runs in a SERIALIZABLE
 // READ ONLY transaction.
 //
+// Fenced (metaverse.Fencer) returns a view whose write transactions carry
+// a leader's term (package ha): each ends, just before COMMIT, by checking
+// the term against the fences table FOR SHARE, and fails with
+// metaverse.ErrFenced when a newer term has written; it also sets
+// idle_in_transaction_session_timeout (5 s), so that a paused deposed
+// leader cannot keep a transaction open against the new one.
+//
 // The Store implements the optional metaverse capabilities Backuper (a
 // JSON-lines dump from one snapshot), Restorer (a checked dump replaces the
 // store's content in one transaction) and Statser.
@@ -35,7 +42,8 @@
 // # Errors
 //
 // Transactions return metaverse.ErrNotFound, ErrConflict, ErrReadOnly and
-// ErrClosed, wrapped with the keys involved. Open returns
+// ErrClosed, wrapped with the keys involved, and fenced ones
+// metaverse.ErrFenced. Open returns
 // metaverse.ErrIncompatible for a schema of a newer version. When the
 // connection fails (the server is stopped, restarted or kills the
 // backend), the error wraps metaverse.ErrUnavailable and says that the transaction

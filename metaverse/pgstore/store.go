@@ -99,6 +99,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	opts   Options
 	closed atomic.Bool
+	fences atomic.Bool // the fences table exists (fence.go)
 }
 
 var _ metaverse.Store = (*Store)(nil)
@@ -168,23 +169,25 @@ func (s *Store) ready(ctx context.Context) error {
 // transaction, run again in the rare case PostgreSQL reports a
 // serialization failure.
 func (s *Store) View(ctx context.Context, fn func(tx metaverse.Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, nil, fn)
 }
 
 // Update implements metaverse.Store: fn runs in a SERIALIZABLE
 // transaction, and runs again (up to Options.MaxRetries times) when
 // PostgreSQL reports a serialization failure or a deadlock.
 func (s *Store) Update(ctx context.Context, fn func(tx metaverse.Tx) error) error {
-	return s.run(ctx, true, fn)
+	return s.run(ctx, true, nil, fn)
 }
 
-func (s *Store) run(ctx context.Context, write bool, fn func(tx metaverse.Tx) error) error {
+// run runs fn in a transaction, again after retryable failures. A write
+// transaction with a fence commits only under it (fence.go).
+func (s *Store) run(ctx context.Context, write bool, f *fence, fn func(tx metaverse.Tx) error) error {
 	backoff := time.Millisecond
 	for attempt := 0; ; attempt++ {
 		if err := s.ready(ctx); err != nil {
 			return err
 		}
-		err := s.attempt(ctx, write, fn)
+		err := s.attempt(ctx, write, f, fn)
 		var r *retryable
 		if !errors.As(err, &r) {
 			return err
@@ -209,7 +212,7 @@ type retryable struct{ err error }
 func (r *retryable) Error() string { return r.err.Error() }
 func (r *retryable) Unwrap() error { return r.err }
 
-func (s *Store) attempt(ctx context.Context, write bool, fn func(tx metaverse.Tx) error) (err error) {
+func (s *Store) attempt(ctx context.Context, write bool, f *fence, fn func(tx metaverse.Tx) error) (err error) {
 	mode := pgx.ReadOnly
 	if write {
 		mode = pgx.ReadWrite
@@ -223,6 +226,9 @@ func (s *Store) attempt(ctx context.Context, write bool, fn func(tx metaverse.Tx
 	}
 	t := &tx{s: s, ptx: ptx, write: write}
 	committed := false
+	if f != nil {
+		t.queued.Queue(`SET LOCAL idle_in_transaction_session_timeout = '` + fenceIdleTimeout + `'`)
+	}
 	defer func() {
 		// Also when fn panics or calls runtime.Goexit (t.FailNow), so that
 		// the connection returns to the pool. Rollback of a broken
@@ -243,6 +249,14 @@ func (s *Store) attempt(ctx context.Context, write bool, fn func(tx metaverse.Tx
 			return &retryable{t.retry}
 		}
 		return err
+	}
+	if f != nil {
+		if err := t.checkFence(ctx, f); err != nil {
+			if t.retry != nil {
+				return &retryable{t.retry}
+			}
+			return err
+		}
 	}
 	committed = true // whatever Commit returns, there is nothing to roll back
 	if err := ptx.Commit(ctx); err != nil {
