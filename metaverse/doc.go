@@ -9,6 +9,11 @@
 // metaverse/pgstore (PostgreSQL, shared by several engines). Every store
 // passes the conformance suite metaverse/storetest.
 //
+// Optional capabilities are small interfaces a store may implement, which
+// the engine probes by type assertion: FoldIndexer indexes attributes
+// case-insensitively for joins (FoldString is the folding); all three
+// stores have it.
+//
 // # Errors
 //
 // Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly and
