@@ -52,3 +52,22 @@ func (e *Engine) indexJoins(ctx context.Context, set *rules.Set) error {
 	}
 	return nil
 }
+
+// foldedJoinAttrs returns the attributes indexJoins declares folded: those
+// of case-insensitive join conditions, when the store can fold.
+func foldedJoinAttrs(set *rules.Set, st metaverse.Store) map[string]bool {
+	out := map[string]bool{}
+	if _, ok := st.(metaverse.FoldIndexer); !ok {
+		return out
+	}
+	for _, r := range set.Rules() {
+		for _, g := range r.Rule().Join {
+			for _, c := range g.Conditions {
+				if c.CaseInsensitive {
+					out[c.Target] = true
+				}
+			}
+		}
+	}
+	return out
+}

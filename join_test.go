@@ -96,6 +96,7 @@ func TestJoinConditions(t *testing.T) {
 		ciThenID  = `[{source: source.email, target: mail, caseInsensitive: true}, {source: source.employeeNumber, target: employeeID}]`
 		ciThenCI  = `[{source: source.email, target: mail, caseInsensitive: true}, {source: source.dept, target: department, caseInsensitive: true}]`
 		noMatchID = `[{source: '"nobody"', target: employeeID}]`
+		neverCI   = `[{source: '"nobody"', target: mail, caseInsensitive: true}]` // makes mail a folded index
 	)
 	tests := []struct {
 		name       string
@@ -118,6 +119,8 @@ func TestJoinConditions(t *testing.T) {
 		{"two case-insensitive conditions", []string{ciThenCI}, "Ada@Contoso.com", "ada@contoso.com", "E9", false}, // HR's dept is not AD's department
 		{"second group joins when the first finds nothing", []string{noMatchID, mailCI}, "Ada@Contoso.com", "ada@contoso.com", "E9", true},
 		{"unicode case folding", []string{mailCI}, "ÉLODIE@Contoso.com", "élodie@contoso.com", "E9", true},
+		{"exact condition on an attribute indexed folded", []string{mailCS, neverCI}, "Ada@Contoso.com", "ada@contoso.com", "E9", false},
+		{"exact condition on an attribute indexed folded, same case", []string{mailCS, neverCI}, "Ada@Contoso.com", "Ada@Contoso.com", "E9", true},
 	}
 	for _, store := range benchStores { // memstore, boltstore, pgstore
 		for _, tt := range tests {

@@ -127,7 +127,7 @@ func (e *Engine) Run(ctx context.Context, s Schedule) error {
 	for {
 		res, err := e.Cycle(ctx, mode)
 		mode = Delta
-		if err != nil && ctx.Err() != nil {
+		if err != nil && (ctx.Err() != nil || e.isClosed()) {
 			return stopped() // the cycle was cut short
 		}
 		if err != nil {

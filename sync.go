@@ -72,6 +72,17 @@ type syncer struct {
 	// of waitBatch (see unresolved.go).
 	waitBatch  *batch
 	waitCounts map[string]uint64
+	// folded holds the join attributes indexed folded (foldedJoinAttrs),
+	// computed on first use.
+	folded map[string]bool
+}
+
+// foldedAttr reports whether the store indexes attr folded.
+func (s *syncer) foldedAttr(attr string) bool {
+	if s.folded == nil {
+		s.folded = foldedJoinAttrs(s.rules, s.e.store)
+	}
+	return s.folded[attr]
 }
 
 // retryLater queues o for the retry pass at the end of the run.
@@ -492,7 +503,7 @@ func (s *syncer) candidates(w *work, typ string, keys []rules.JoinKey) ([]string
 	for i, k := range keys {
 		// An exact lookup on an attribute another rule declared folded
 		// finds every case: it is filtered too.
-		if i == li && (lk.CaseInsensitive || !folds) {
+		if i == li && (lk.CaseInsensitive || !s.foldedAttr(lk.Attr)) {
 			continue
 		}
 		kept := ids[:0]

@@ -10,8 +10,12 @@
 // passes the conformance suite metaverse/storetest.
 //
 // Beyond the Store interface, stores may implement optional capabilities,
-// found by type assertion: Backuper and Restorer (boltstore, pgstore) and
-// Statser (every store here), with one Stats type for all.
+// small interfaces found by type assertion: Backuper and Restorer
+// (boltstore, pgstore), Statser (every store here, with one Stats type for
+// all), FoldIndexer (case-insensitive indexes for joins, FoldString is the
+// folding; all three stores), SubtreeReader (objects below a DN, for
+// cascading renames), ExportLocker (one connector's exports at a time
+// across engines) and Fencer (writes under a leader's term).
 //
 // # Errors
 //

@@ -9,7 +9,9 @@
 // paging by ID walks B-trees (a page costs O(log n + page), not a sort);
 // pending imports and pending exports have their own B-trees, so a delta
 // sync costs O(changes) whatever the size of the connector space; anchor,
-// folded-DN and declared-attribute lookups are hash-map lookups. Objects
+// folded-DN and declared-attribute lookups are hash-map lookups (an
+// attribute declared with IndexFolded, metaverse.FoldIndexer, is keyed by
+// its folded strings). Objects
 // are copied on the way in and out, so callers never share memory with the
 // store.
 //

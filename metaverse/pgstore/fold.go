@@ -155,30 +155,3 @@ func (t *tx) refold(ctx context.Context, folded map[string]bool, added []string)
 		after = entries[len(entries)-1].ID
 	}
 }
-
-// findFolded is FindEntries on a folded attribute.
-func (t *tx) findFolded(ctx context.Context, entryType, attr string, v connector.Value) ([]string, error) {
-	fv := metaverse.FoldValue(v)
-	sql := `SELECT data FROM entries WHERE ` + foldedExpr(attr) + ` @> $1`
-	args := []any{codec.ValueJSON(fv)}
-	if entryType != "" {
-		sql += ` AND type = $2`
-		args = append(args, entryType)
-	}
-	sql += ` ORDER BY id`
-	entries, err := collect(t, ctx, "finding entries", codec.DecodeEntry, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	key := codec.ValueKey(fv)
-	var ids []string
-	for _, e := range entries {
-		for _, w := range e.Attrs[attr] {
-			if codec.ValueKey(metaverse.FoldValue(w)) == key {
-				ids = append(ids, e.ID)
-				break
-			}
-		}
-	}
-	return ids, nil
-}

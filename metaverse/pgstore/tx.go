@@ -252,9 +252,16 @@ func (t *tx) FindEntries(ctx context.Context, entryType, attr string, v connecto
 		return nil, err
 	}
 	if folded[attr] {
-		return t.findFolded(ctx, entryType, attr, v)
+		return t.findBy(ctx, foldedExpr(attr), entryType, attr, v, metaverse.FoldValue)
 	}
-	sql := `SELECT data FROM entries WHERE ` + attrExpr(attr) + ` @> $1`
+	return t.findBy(ctx, attrExpr(attr), entryType, attr, v, func(v connector.Value) connector.Value { return v })
+}
+
+// findBy is FindEntries by the JSON path expr, on which the values of attr
+// are kept as key(value).
+func (t *tx) findBy(ctx context.Context, expr, entryType, attr string, v connector.Value, key func(connector.Value) connector.Value) ([]string, error) {
+	v = key(v)
+	sql := `SELECT data FROM entries WHERE ` + expr + ` @> $1`
 	args := []any{codec.ValueJSON(v)}
 	if entryType != "" {
 		sql += ` AND type = $2`
@@ -267,11 +274,11 @@ func (t *tx) FindEntries(ctx context.Context, entryType, attr string, v connecto
 	}
 	// The JSON projection can match more than the value (see
 	// codec.AttrsJSON): keep the exact matches.
-	key := codec.ValueKey(v)
+	want := codec.ValueKey(v)
 	var ids []string
 	for _, e := range entries {
 		for _, w := range e.Attrs[attr] {
-			if codec.ValueKey(w) == key {
+			if codec.ValueKey(key(w)) == want {
 				ids = append(ids, e.ID)
 				break
 			}

@@ -43,12 +43,7 @@ func (s *suite) foldIndex(t *testing.T) {
 		}
 	}
 	folded := []string{"mail", "proxies", "employeeID", "guid"}
-	lookups := []struct {
-		name      string
-		typ, attr string
-		v         connector.Value
-		want      []string
-	}{
+	lookups := []lookup{
 		{"other case", "", "mail", str("ada@contoso.com"), []string{"e1", "e2"}},
 		{"upper case", "", "mail", str("ADA@CONTOSO.COM"), []string{"e1", "e2"}},
 		{"exact case", "", "mail", str("Ada@Contoso.com"), []string{"e1", "e2"}},
@@ -64,14 +59,7 @@ func (s *suite) foldIndex(t *testing.T) {
 	}
 	check := func(t *testing.T, st metaverse.Store) {
 		t.Helper()
-		for _, l := range lookups {
-			got := find(t, st, l.typ, l.attr, l.v)
-			if len(l.want) == 0 {
-				assert.Empty(t, got, l.name)
-			} else {
-				assert.Equal(t, l.want, got, l.name)
-			}
-		}
+		checkLookups(t, st, lookups)
 	}
 
 	t.Run("Declared", func(t *testing.T) {

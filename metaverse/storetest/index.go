@@ -49,12 +49,7 @@ func (s *suite) index(t *testing.T) {
 		}
 	}
 	declared := []string{"mail", "proxyAddresses", "manager", "employeeID", "objectGUID"}
-	lookups := []struct {
-		name      string
-		typ, attr string
-		v         connector.Value
-		want      []string
-	}{
+	lookups := []lookup{
 		{"any type", "", "mail", str("ada@example.com"), []string{"e2", "e3"}},
 		{"by type", "person", "mail", str("ada@example.com"), []string{"e3"}},
 		{"other type", "group", "mail", str("ada@example.com"), []string{"e2"}},
@@ -79,14 +74,7 @@ func (s *suite) index(t *testing.T) {
 	}
 	check := func(t *testing.T, st metaverse.Store) {
 		t.Helper()
-		for _, l := range lookups {
-			got := find(t, st, l.typ, l.attr, l.v)
-			if len(l.want) == 0 {
-				assert.Empty(t, got, l.name)
-			} else {
-				assert.Equal(t, l.want, got, l.name)
-			}
-		}
+		checkLookups(t, st, lookups)
 	}
 
 	t.Run("Declared", func(t *testing.T) {
@@ -132,12 +120,7 @@ func (s *suite) index(t *testing.T) {
 			e2.Type = "person" // type changed, values kept
 			return tx.PutEntry(ctx, e2)
 		})
-		for _, l := range []struct {
-			name      string
-			typ, attr string
-			v         connector.Value
-			want      []string
-		}{
+		checkLookups(t, st, []lookup{
 			{"old value", "", "mail", str("ada@example.com"), []string{"e2"}},
 			{"new value", "", "mail", str("lovelace@example.com"), []string{"e3"}},
 			{"kept value", "", "proxyAddresses", str("SMTP:ada@example.com"), []string{"e3"}},
@@ -147,14 +130,7 @@ func (s *suite) index(t *testing.T) {
 			{"attribute with no values", "", "employeeID", connector.IntValue(1001), nil},
 			{"new type", "person", "mail", str("ada@example.com"), []string{"e2"}},
 			{"old type", "group", "mail", str("ada@example.com"), nil},
-		} {
-			got := find(t, st, l.typ, l.attr, l.v)
-			if len(l.want) == 0 {
-				assert.Empty(t, got, l.name)
-			} else {
-				assert.Equal(t, l.want, got, l.name)
-			}
-		}
+		})
 	})
 
 	t.Run("Delete", func(t *testing.T) {
@@ -234,5 +210,26 @@ func (s *suite) index(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// lookup is a FindEntries call and the IDs it must return.
+type lookup struct {
+	name      string
+	typ, attr string
+	v         connector.Value
+	want      []string
+}
+
+// checkLookups runs each lookup in a View of st.
+func checkLookups(t *testing.T, st metaverse.Store, lookups []lookup) {
+	t.Helper()
+	for _, l := range lookups {
+		got := find(t, st, l.typ, l.attr, l.v)
+		if len(l.want) == 0 {
+			assert.Empty(t, got, l.name)
+		} else {
+			assert.Equal(t, l.want, got, l.name)
+		}
 	}
 }
