@@ -13,16 +13,26 @@ import (
 
 // Export applies a connector's pending exports to its connected system, in
 // batches, and records each object's result: accepted changes await
-// confirmation by a later import; refused ones are retried at the next
-// export. Before exporting anything it counts the pending deletes and stops
-// with a *DeletionThresholdError when there are more than the threshold.
-// In staging mode it exports nothing and returns ErrStagingMode.
+// confirmation by a later import; refused ones are retried at a later
+// export (see Options.ExportRetryBackoff) or, when the refusal is permanent,
+// parked until the object changes or RetryExports is called.
+//
+// Before exporting anything it runs the mass-change guard (see
+// Options.DeletionThreshold and Options.MassChange) and stops with a
+// *MassChangeError when a limit is exceeded. In staging mode it exports
+// nothing and returns ErrStagingMode; staging mode switched on while the
+// export waits for another run, or during the export, stops it before its
+// next batch.
+//
+// When the store is a metaverse.ExportLocker, the export holds the
+// connector's export lock for the run, so that engines sharing the store
+// never export the same change twice.
 func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, error) {
 	c, err := e.conn(connectorName)
 	if err != nil {
 		return nil, err
 	}
-	if e.Staging() {
+	if e.Staging() { // do not wait for the run lock only to refuse
 		return nil, fmt.Errorf("idbridge: export to %q: %w", connectorName, ErrStagingMode)
 	}
 	_, end, err := e.begin(ctx)
@@ -31,13 +41,44 @@ func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, 
 	}
 	defer end()
 	res := &RunResult{Connector: connectorName, Profile: Export, Started: e.opts.Now()}
-	err = e.doExport(ctx, c, res)
+	err = e.exportLocked(ctx, c, res)
 	res.Ended = e.opts.Now()
 	e.record(ctx, res, err)
 	if err != nil {
 		return res, fmt.Errorf("idbridge: export to %q: %w", connectorName, err)
 	}
 	return res, nil
+}
+
+// exportLocked takes the connector's export lock when the store has one
+// and exports. Pending exports are read only once the lock is held, so an
+// export that waited for another engine's sees what that one recorded.
+func (e *Engine) exportLocked(ctx context.Context, c *conn, res *RunResult) error {
+	if err := e.mayExport(ctx, c); err != nil {
+		return err
+	}
+	if l, ok := e.store.(metaverse.ExportLocker); ok {
+		unlock, err := l.LockExport(ctx, c.name)
+		if err != nil {
+			return fmt.Errorf("export lock: %w", err)
+		}
+		defer unlock()
+		// The wait may have been long.
+		if err := e.mayExport(ctx, c); err != nil {
+			return err
+		}
+	}
+	return e.doExport(ctx, c, res)
+}
+
+// mayExport is checked before an export starts and before each of its
+// batches: it says whether this engine may send changes now. Staging mode
+// may be switched on at any time.
+func (e *Engine) mayExport(ctx context.Context, c *conn) error {
+	if e.Staging() {
+		return ErrStagingMode
+	}
+	return ctx.Err()
 }
 
 func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
@@ -146,6 +187,9 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 		}
 		if len(items) == 0 {
 			return again, nil
+		}
+		if err := e.mayExport(ctx, c); err != nil {
+			return nil, err
 		}
 		more, err := e.exportBatch(ctx, c, res, items)
 		if err != nil {

@@ -5,24 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idbridge/idbridge/internal/testenv"
 	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
-// waiters counts the sessions of an application waiting for an advisory
-// lock.
 func waiters(t *testing.T, dsn, app string) int {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
+	n, err := testenv.PGLockWaiters(context.Background(), dsn, app)
 	require.NoError(t, err)
-	defer conn.Close(ctx)
-	var n int
-	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-		WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1`, app).Scan(&n))
 	return n
 }
 
