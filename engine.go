@@ -85,6 +85,18 @@ type Options struct {
 	// ExportBatchSize is the number of changes per Connector.Export call
 	// when the connector has no connector.ExportBatcher. Default 100.
 	ExportBatchSize int
+	// ExportRetryBackoff is how long the engine waits before sending again
+	// a change that the connected system refused with an error that may
+	// pass (connector.ErrUnavailable, or any error connector.IsPermanent
+	// does not recognise). The wait doubles with each further failure of
+	// the same change, up to ExportRetryMaxBackoff; exports in between
+	// skip the change (RunResult.ExportDeferred). Changes refused for good
+	// are parked instead (see RetryExports). Default 1 minute; a negative
+	// value retries at every export.
+	ExportRetryBackoff time.Duration
+	// ExportRetryMaxBackoff caps the wait of ExportRetryBackoff. Default
+	// 4 hours.
+	ExportRetryMaxBackoff time.Duration
 	// MaxErrors bounds the object errors kept in a RunResult and the run
 	// history (all are counted). Default 1000.
 	MaxErrors int
@@ -112,6 +124,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.ExportBatchSize <= 0 {
 		o.ExportBatchSize = 100
+	}
+	if o.ExportRetryBackoff == 0 {
+		o.ExportRetryBackoff = time.Minute
+	}
+	if o.ExportRetryMaxBackoff <= 0 {
+		o.ExportRetryMaxBackoff = 4 * time.Hour
 	}
 	if o.MaxErrors <= 0 {
 		o.MaxErrors = 1000

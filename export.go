@@ -139,10 +139,12 @@ type exportItem struct {
 func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size int, only []string) ([]string, error) {
 	var again []string
 	after := ""
+	now := e.opts.Now()
 	for {
 		var items []exportItem
+		var held RunResult // parked and deferred changes met
 		err := e.store.View(ctx, func(tx metaverse.Tx) error {
-			items = items[:0]
+			items, held = items[:0], RunResult{}
 			b := &batch{ctx: ctx, tx: tx, refs: newRefCache()} // a read-only view: nothing it caches goes stale
 			for len(items) < size {
 				var page []*metaverse.CSObject
@@ -168,7 +170,15 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 				}
 				after = page[len(page)-1].ID
 				for _, o := range page {
-					if o.Export.State == metaverse.ExportUnconfirmed {
+					switch e.hold(o.Export, now) {
+					case holdUnconfirmed:
+						continue
+					case holdDeferred:
+						held.ExportDeferred++
+						continue
+					case holdParked:
+						held.ExportParked++
+						held.addError(e.opts.MaxErrors, parkedObjectError(c.name, o))
 						continue
 					}
 					it, ok, err := buildChange(b.work(), c, o)
@@ -185,6 +195,7 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 		if err != nil {
 			return nil, fatal(err)
 		}
+		res.merge(e.opts.MaxErrors, &held)
 		if len(items) == 0 {
 			return again, nil
 		}
@@ -308,12 +319,12 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 				continue
 			}
 			if r.Err != nil {
-				o.Export.State = metaverse.ExportFailed
-				o.Export.Attempts++
-				o.Export.LastError = r.Err.Error()
-				o.Export.Updated = now
+				err := refused(o.Export, r.Err, now)
 				counts.ExportFailed++
-				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: r.Err})
+				if o.Export.State == metaverse.ExportParked {
+					counts.ExportParked++
+				}
+				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: err})
 			} else {
 				applyExported(o, &it.change, r)
 				counts.Exported++
@@ -334,18 +345,28 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 	if err != nil {
 		return nil, fatal(err)
 	}
-	res.Exported += counts.Exported
-	res.ExportFailed += counts.ExportFailed
-	for _, oe := range counts.Errors {
-		res.addError(e.opts.MaxErrors, oe)
-	}
-	res.ErrorCount += counts.ErrorCount - len(counts.Errors)
+	res.merge(e.opts.MaxErrors, &counts)
 	for _, w := range counts.Warnings {
-		res.addWarning(e.opts.MaxErrors, w)
 		e.log.Warn("idbridge: export warning", "connector", c.name, "dn", w.DN, "warning", w.Err)
 	}
-	res.WarningCount += counts.WarningCount - len(counts.Warnings)
 	return again, nil
+}
+
+// merge adds the export counts, errors and warnings of part, a part of the
+// same export run computed in a store transaction, to r.
+func (r *RunResult) merge(max int, part *RunResult) {
+	r.Exported += part.Exported
+	r.ExportFailed += part.ExportFailed
+	r.ExportParked += part.ExportParked
+	r.ExportDeferred += part.ExportDeferred
+	for _, oe := range part.Errors {
+		r.addError(max, oe)
+	}
+	r.ErrorCount += part.ErrorCount - len(part.Errors)
+	for _, w := range part.Warnings {
+		r.addWarning(max, w)
+	}
+	r.WarningCount += part.WarningCount - len(part.Warnings)
 }
 
 // applyExported records an accepted change: the object holds the exported
