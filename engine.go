@@ -24,28 +24,13 @@ var (
 	// ErrStagingMode: an export was asked of an engine in staging mode.
 	ErrStagingMode = errors.New("idbridge: staging mode: exports are disabled")
 	// ErrDeletionThreshold: an export run would delete more objects than the
-	// deletion threshold allows; nothing was exported. The error is a
-	// *DeletionThresholdError.
+	// deletion threshold, or a larger share of the connector space than
+	// Options.MassChange.DeletePercent, allows; nothing was exported. The
+	// error is a *MassChangeError, which also matches ErrMassChange.
 	ErrDeletionThreshold = errors.New("idbridge: deletion threshold exceeded")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("idbridge: engine closed")
 )
-
-// DeletionThresholdError is returned when an export would delete more
-// objects than allowed. It matches ErrDeletionThreshold.
-type DeletionThresholdError struct {
-	Connector string
-	Deletes   int // deletes pending
-	Threshold int
-}
-
-func (e *DeletionThresholdError) Error() string {
-	return fmt.Sprintf("idbridge: export to %q stopped before exporting anything: %d deletes pending, deletion threshold is %d (raise it with SetDeletionThreshold after checking PendingExports)",
-		e.Connector, e.Deletes, e.Threshold)
-}
-
-// Is reports whether target is ErrDeletionThreshold.
-func (e *DeletionThresholdError) Is(target error) bool { return target == ErrDeletionThreshold }
 
 // DefaultDeletionThreshold is Entra Connect's default: an export that would
 // delete more than 500 objects stops.
@@ -69,8 +54,13 @@ type Config struct {
 type Options struct {
 	// DeletionThreshold: an export run that would delete more objects than
 	// this from one connector stops before exporting anything. 0 means
-	// DefaultDeletionThreshold; a negative value disables the check.
+	// DefaultDeletionThreshold; a negative value disables the check, and
+	// the relative limit of deletes with it.
 	DeletionThreshold int
+	// MassChange configures the rest of the mass-change guard: a relative
+	// limit of deletes, and limits of disables and of updates of identity
+	// attributes. The zero value is the documented defaults.
+	MassChange MassChangeOptions
 	// Staging starts the engine in staging mode: imports and syncs run,
 	// exports never do. See SetStaging.
 	Staging bool
@@ -156,6 +146,8 @@ type Engine struct {
 	staging atomic.Bool
 	thresh  atomic.Int64
 
+	massChange atomic.Pointer[MassChangeOptions] // with defaults
+
 	run    sync.Mutex // held for the duration of each run profile
 	mu     sync.RWMutex
 	rules  *rules.Set
@@ -188,6 +180,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e := &Engine{store: cfg.Store, conns: map[string]*conn{}, opts: opts, log: opts.Logger}
 	e.staging.Store(opts.Staging)
 	e.thresh.Store(int64(opts.DeletionThreshold))
+	e.SetMassChange(opts.MassChange)
 	for name, c := range cfg.Connectors {
 		if c == nil {
 			return nil, fmt.Errorf("idbridge: connector %q is nil", name)

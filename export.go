@@ -82,14 +82,8 @@ func (e *Engine) mayExport(ctx context.Context, c *conn) error {
 }
 
 func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
-	if limit := int(e.thresh.Load()); limit >= 0 {
-		n, err := e.countPendingDeletes(ctx, c.name)
-		if err != nil {
-			return err
-		}
-		if n > limit {
-			return &DeletionThresholdError{Connector: c.name, Deletes: n, Threshold: limit}
-		}
+	if err := e.guard(ctx, c, e.opts.Now()); err != nil {
+		return err
 	}
 	size := e.opts.ExportBatchSize
 	if b, ok := c.c.(connector.ExportBatcher); ok && b.ExportBatchSize() > 0 {
@@ -104,26 +98,6 @@ func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
 	}
 	_, err = e.exportPass(ctx, c, res, size, again)
 	return err
-}
-
-func (e *Engine) countPendingDeletes(ctx context.Context, connName string) (int, error) {
-	n := 0
-	after := ""
-	err := e.store.View(ctx, func(tx metaverse.Tx) error {
-		for {
-			page, err := tx.PendingExports(ctx, connName, after, 1000)
-			if err != nil || len(page) == 0 {
-				return err
-			}
-			for _, o := range page {
-				if o.Export.Kind == connector.Delete && o.Export.State != metaverse.ExportUnconfirmed {
-					n++
-				}
-			}
-			after = page[len(page)-1].ID
-		}
-	})
-	return n, fatal(err)
 }
 
 // exportItem is one object's change in an export batch.
