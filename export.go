@@ -292,14 +292,29 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 			if o.Export == nil {
 				continue
 			}
-			if r.Err != nil {
+			var merged string
+			if r.Err == nil && it.change.Kind == connector.Add && r.Anchor != "" {
+				note, refusal, err := takeOver(ctx, tx, o, &it.change, r)
+				if err != nil {
+					return err
+				}
+				r.Err, merged = refusal, note
+			}
+			switch {
+			case merged != "":
+				counts.Exported++
+				counts.addWarning(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "export add", Err: errors.New(merged)})
+				if o.Export != nil {
+					again = append(again, o.ID) // send what the target lacks in this run
+				}
+			case r.Err != nil:
 				err := refused(o.Export, r.Err, now)
 				counts.ExportFailed++
 				if o.Export.State == metaverse.ExportParked {
 					counts.ExportParked++
 				}
 				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: err})
-			} else {
+			default:
 				applyExported(o, &it.change, r)
 				counts.Exported++
 				for _, w := range r.Warnings {
