@@ -100,54 +100,49 @@ func (e *Engine) RetryExports(ctx context.Context, connectorName string, ids ...
 	if _, err := e.conn(connectorName); err != nil {
 		return 0, err
 	}
-	retry := func(tx metaverse.Tx, o *metaverse.CSObject) (bool, error) {
-		if o == nil || o.Export == nil || (o.Export.State != metaverse.ExportParked && o.Export.State != metaverse.ExportFailed) {
-			return false, nil
+	// page returns the next objects to look at, and "" when there are none.
+	page := func(tx metaverse.Tx, after string) ([]*metaverse.CSObject, string, error) {
+		if len(ids) == 0 {
+			objs, err := tx.PendingExports(ctx, connectorName, after, 500)
+			if err != nil || len(objs) == 0 {
+				return nil, "", err
+			}
+			return objs, objs[len(objs)-1].ID, nil
 		}
-		o.Export.State, o.Export.Attempts, o.Export.Updated = metaverse.ExportPending, 0, e.opts.Now()
-		return true, tx.PutObject(ctx, o)
+		if after != "" {
+			return nil, "", nil
+		}
+		var objs []*metaverse.CSObject
+		for _, id := range ids {
+			o, err := tx.Object(ctx, connectorName, id)
+			if isNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			objs = append(objs, o)
+		}
+		return objs, "ids", nil
 	}
 	total := 0
-	if len(ids) > 0 {
-		err := e.store.Update(ctx, func(tx metaverse.Tx) error {
-			total = 0
-			for _, id := range ids {
-				o, err := tx.Object(ctx, connectorName, id)
-				if err != nil && !isNotFound(err) {
-					return err
-				}
-				ok, err := retry(tx, o)
-				if err != nil {
-					return err
-				}
-				if ok {
-					total++
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return 0, fmt.Errorf("idbridge: retrying exports of %q: %w", connectorName, err)
-		}
-		return total, nil
-	}
 	for after := ""; ; {
-		n, last := 0, ""
+		n, next := 0, ""
 		err := e.store.Update(ctx, func(tx metaverse.Tx) error {
-			n, last = 0, ""
-			page, err := tx.PendingExports(ctx, connectorName, after, 500)
-			if err != nil || len(page) == 0 {
+			objs, last, err := page(tx, after)
+			n, next = 0, last
+			if err != nil {
 				return err
 			}
-			last = page[len(page)-1].ID
-			for _, o := range page {
-				ok, err := retry(tx, o)
-				if err != nil {
+			for _, o := range objs {
+				if o.Export == nil || (o.Export.State != metaverse.ExportParked && o.Export.State != metaverse.ExportFailed) {
+					continue
+				}
+				o.Export.State, o.Export.Attempts, o.Export.Updated = metaverse.ExportPending, 0, e.opts.Now()
+				if err := tx.PutObject(ctx, o); err != nil {
 					return err
 				}
-				if ok {
-					n++
-				}
+				n++
 			}
 			return nil
 		})
@@ -155,9 +150,9 @@ func (e *Engine) RetryExports(ctx context.Context, connectorName string, ids ...
 			return total, fmt.Errorf("idbridge: retrying exports of %q: %w", connectorName, err)
 		}
 		total += n
-		if last == "" {
+		if next == "" {
 			return total, nil
 		}
-		after = last
+		after = next
 	}
 }
