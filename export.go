@@ -72,8 +72,9 @@ func (e *Engine) exportLocked(ctx context.Context, c *conn, res *RunResult) erro
 }
 
 // mayExport is checked before an export starts and before each of its
-// batches: it says whether this engine may send changes now. Staging mode
-// may be switched on at any time.
+// batches: it says whether this engine may send changes to c now. Staging
+// mode may be switched on at any time. It is the one place for any other
+// such condition (an HA lease that must still be held).
 func (e *Engine) mayExport(ctx context.Context, c *conn) error {
 	if e.Staging() {
 		return ErrStagingMode

@@ -23,7 +23,7 @@ var ErrMassChange = errors.New("idbridge: mass change stopped")
 // of one kind exceed an absolute limit or a share of the connector space.
 // The kinds are deletes (limited by Options.DeletionThreshold and
 // DeletePercent), disables and updates of identity attributes. In every
-// field, zero means the default and a negative value turns the limit off.
+// limit, zero means the default and a negative value turns the limit off.
 type MassChangeOptions struct {
 	// DeletePercent limits deletes to this share, in percent, of the
 	// connector space's objects that exist in the connected system.
@@ -48,13 +48,14 @@ type MassChangeOptions struct {
 	UpdateAttributes []string
 	// MinChanges is the number of changes of a kind from which the
 	// relative limits apply, so that a few changes in a small connector
-	// space do not stop it. Default 20.
+	// space do not stop it. Default 20; negative: from the first change.
 	MinChanges int
-	// Samples bounds MassChangeError.Sample. Default 20.
+	// Samples bounds MassChangeError.Sample. Default 20; negative: no
+	// sample.
 	Samples int
 }
 
-// DefaultMassChangeAttributes are the attributes whose updates the guard
+// defaultMassChangeAttributes are the attributes whose updates the guard
 // counts by default.
 var defaultMassChangeAttributes = []string{"accountEnabled", "userPrincipalName", "onPremisesImmutableId"}
 
