@@ -29,20 +29,17 @@ func (b *blockingImport) Import(ctx context.Context, sink connector.ImportSink) 
 	return b.Connector.Import(ctx, sink)
 }
 
-// waitQueued waits until a goroutine running fn is inside the function
-// queued (it has passed everything fn does before it).
-func waitQueued(t *testing.T, fn, queued string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
-			if bytes.Contains(g, []byte(fn)) && bytes.Contains(g, []byte(queued)) {
-				return true
-			}
+// goroutineIn reports whether a goroutine running fn is inside the
+// function inner (it has passed everything fn does before calling it).
+func goroutineIn(fn, inner string) bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte(fn)) && bytes.Contains(g, []byte(inner)) {
+			return true
 		}
-		return false
-	}, 10*time.Second, time.Millisecond)
+	}
+	return false
 }
 
 // addUsers puts n AD users with employee IDs E0..E(n-1).
@@ -80,7 +77,7 @@ func TestStagingSwitchedOnWhileExportWaits(t *testing.T) {
 		_, err := f.eng.Export(f.ctx, "cloud")
 		exported <- err
 	}()
-	waitQueued(t, "(*Engine).Export", "(*Engine).begin")
+	require.Eventually(t, func() bool { return goroutineIn("(*Engine).Export", "(*Engine).begin") }, 10*time.Second, time.Millisecond)
 	f.eng.SetStaging(true)
 	close(hr.release)
 	require.NoError(t, <-imported)
