@@ -182,6 +182,9 @@ func (e *Engine) SetMassChange(o MassChangeOptions) {
 func (e *Engine) guard(ctx context.Context, c *conn, now time.Time) error {
 	o := *e.massChange.Load()
 	threshold := int(e.thresh.Load())
+	if threshold < 0 && o.Disables < 0 && o.DisablePercent < 0 && o.Updates < 0 && o.UpdatePercent < 0 {
+		return nil // every limit off: nothing to count
+	}
 	me := &MassChangeError{Connector: c.name, Threshold: threshold}
 	var sample []MassChange
 	err := e.store.View(ctx, func(tx metaverse.Tx) error {
