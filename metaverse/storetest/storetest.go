@@ -59,7 +59,8 @@ func Run(t *testing.T, h Harness) {
 // RunOptions runs the whole suite against the stores h makes. Each group
 // of the metaverse.Store contract is a subtest (Entries, Index, Paging,
 // ConnectorSpace, Pending, Watermarks, Counters, Runs, Transactions,
-// Concurrency, Closed), so that
+// Concurrency, Closed, and ExportLocker, skipped for a store without that
+// capability), so that
 //
 //	go test -run 'TestConformance/ConnectorSpace'
 //
@@ -82,6 +83,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 		{"Transactions", s.transactions},
 		{"Concurrency", s.concurrency},
 		{"Closed", s.closed},
+		{"ExportLocker", s.exportLocker},
 	} {
 		t.Run(g.name, g.run)
 	}
