@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/idbridge/idbridge/internal/testenv"
+	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
@@ -83,4 +84,21 @@ func TestLockExportAcrossStores(t *testing.T) {
 	unlockA, err = a.LockExport(ctx, "cloud")
 	require.NoError(t, err)
 	unlockA()
+}
+
+// The lock's connection is not one of the pool's: a store with a pool of
+// one connection still runs transactions while it holds the lock.
+func TestLockExportLeavesThePool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn, schema := newSchema(t)
+	s, err := pgstore.Open(ctx, dsn, &pgstore.Options{Schema: schema, MaxConns: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	unlock, err := s.LockExport(ctx, "cloud")
+	require.NoError(t, err)
+	defer unlock()
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.Update(tctx, func(tx metaverse.Tx) error { return tx.SetCounter(tctx, "n", 1) }))
 }
