@@ -9,11 +9,6 @@
 // metaverse/pgstore (PostgreSQL, shared by several engines). Every store
 // passes the conformance suite metaverse/storetest.
 //
-// Optional capabilities are small interfaces a store may also implement,
-// which callers find by type assertion: ExportLocker serialises one
-// connector's exports across the engines sharing a store (all three stores
-// have it; LocalExportLocks is an in-process implementation to embed).
-//
 // # Errors
 //
 // Stores return ErrNotFound, ErrConflict, ErrClosed, ErrReadOnly and
