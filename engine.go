@@ -57,10 +57,6 @@ type Options struct {
 	// DefaultDeletionThreshold; a negative value disables the check, and
 	// the relative limit of deletes with it.
 	DeletionThreshold int
-	// MassChange configures the rest of the mass-change guard: a relative
-	// limit of deletes, and limits of disables and of updates of identity
-	// attributes. The zero value is the documented defaults.
-	MassChange MassChangeOptions
 	// Staging starts the engine in staging mode: imports and syncs run,
 	// exports never do. See SetStaging.
 	Staging bool
@@ -87,6 +83,11 @@ type Options struct {
 	// ExportRetryMaxBackoff caps the wait of ExportRetryBackoff. Default
 	// 4 hours.
 	ExportRetryMaxBackoff time.Duration
+	// MassChange configures the rest of the mass-change guard (with
+	// DeletionThreshold): a relative limit of deletes, and limits of
+	// disables and of updates of identity attributes. The zero value is
+	// the documented defaults.
+	MassChange MassChangeOptions
 	// MaxErrors bounds the object errors kept in a RunResult and the run
 	// history (all are counted). Default 1000.
 	MaxErrors int
@@ -115,12 +116,6 @@ func (o *Options) setDefaults() {
 	if o.ExportBatchSize <= 0 {
 		o.ExportBatchSize = 100
 	}
-	if o.ExportRetryBackoff == 0 {
-		o.ExportRetryBackoff = time.Minute
-	}
-	if o.ExportRetryMaxBackoff <= 0 {
-		o.ExportRetryMaxBackoff = 4 * time.Hour
-	}
 	if o.MaxErrors <= 0 {
 		o.MaxErrors = 1000
 	}
@@ -144,9 +139,8 @@ type Engine struct {
 	opts    Options
 	log     *slog.Logger
 	staging atomic.Bool
+	guard   atomic.Pointer[MassChangeOptions] // Options.MassChange with defaults; see SetMassChange
 	thresh  atomic.Int64
-
-	massChange atomic.Pointer[MassChangeOptions] // with defaults
 
 	run    sync.Mutex // held for the duration of each run profile
 	mu     sync.RWMutex

@@ -83,7 +83,7 @@ func (e *Engine) mayExport(ctx context.Context, c *conn) error {
 }
 
 func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
-	if err := e.guard(ctx, c, e.opts.Now()); err != nil {
+	if err := e.checkMassChange(ctx, c, e.opts.Now()); err != nil {
 		return err
 	}
 	size := e.opts.ExportBatchSize

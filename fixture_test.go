@@ -56,47 +56,19 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts idbridge.Options) *fixture {
 	t.Helper()
-	return newFixtureWith(t, opts, fixtureSetup{})
-}
-
-// fixtureSetup changes what newFixtureWith builds; its zero value is
-// newFixture's fixture.
-type fixtureSetup struct {
-	store         metaverse.Store     // nil: a new memstore, closed after the test
-	ad, hr, cloud *memconn.System     // nil: new systems
-	rules         func(string) string // rewrites the rule file's text
-	wrap          func(name string, c connector.Connector) connector.Connector
-}
-
-func newFixtureWith(t *testing.T, opts idbridge.Options, fs fixtureSetup) *fixture {
-	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), store: fs.store, ad: fs.ad, hr: fs.hr, cloud: fs.cloud}
-	if f.store == nil {
-		f.store = memstore.New()
-		t.Cleanup(func() { f.store.Close() })
-	}
-	for _, sys := range []struct {
-		s      **memconn.System
-		schema *connector.Schema
-	}{{&f.ad, adSchema}, {&f.hr, hrSchema}, {&f.cloud, cloudSchema}} {
-		if *sys.s == nil {
-			*sys.s = memconn.New(sys.schema)
-		}
-	}
+	f := &fixture{t: t, ctx: context.Background(), store: memstore.New(),
+		ad: memconn.New(adSchema), hr: memconn.New(hrSchema), cloud: memconn.New(cloudSchema)}
+	t.Cleanup(func() { f.store.Close() })
 	data, err := os.ReadFile("testdata/engine-rules.yaml")
 	require.NoError(t, err)
-	if fs.rules != nil {
-		data = []byte(fs.rules(string(data)))
-	}
 	rf, err := rules.Parse("testdata/engine-rules.yaml", data)
 	require.NoError(t, err)
-	conns := map[string]connector.Connector{"ad": f.ad.Connector(), "hr": f.hr.Connector(), "cloud": f.cloud.Connector()}
-	if fs.wrap != nil {
-		for name, c := range conns {
-			conns[name] = fs.wrap(name, c)
-		}
-	}
-	f.eng, err = idbridge.New(f.ctx, idbridge.Config{Store: f.store, Connectors: conns, Rules: rf, Options: opts})
+	f.eng, err = idbridge.New(f.ctx, idbridge.Config{
+		Store:      f.store,
+		Connectors: map[string]connector.Connector{"ad": f.ad.Connector(), "hr": f.hr.Connector(), "cloud": f.cloud.Connector()},
+		Rules:      rf,
+		Options:    opts,
+	})
 	require.NoError(t, err)
 	return f
 }

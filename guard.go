@@ -174,13 +174,13 @@ func (e *MassChangeError) Is(target error) bool {
 // guard stopped, after checking PendingExports.
 func (e *Engine) SetMassChange(o MassChangeOptions) {
 	o = o.withDefaults()
-	e.massChange.Store(&o)
+	e.guard.Store(&o)
 }
 
-// guard counts what an export run at now would send and returns a
+// checkMassChange counts what an export run at now would send and returns a
 // *MassChangeError when a limit is exceeded.
-func (e *Engine) guard(ctx context.Context, c *conn, now time.Time) error {
-	o := *e.massChange.Load()
+func (e *Engine) checkMassChange(ctx context.Context, c *conn, now time.Time) error {
+	o := *e.guard.Load()
 	threshold := int(e.thresh.Load())
 	if threshold < 0 && o.Disables < 0 && o.DisablePercent < 0 && o.Updates < 0 && o.UpdatePercent < 0 {
 		return nil // every limit off: nothing to count

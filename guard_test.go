@@ -2,7 +2,6 @@ package idbridge_test
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/connector"
-	"github.com/idbridge/idbridge/rules"
 )
 
 // scopeTypo gives the cloud user rule a scope with a trailing space in a
@@ -29,19 +27,10 @@ func disableOnDeprovision(text string) string {
 
 func (f *fixture) setRules(rewrite ...func(string) string) {
 	f.t.Helper()
-	b, err := os.ReadFile("testdata/engine-rules.yaml")
-	require.NoError(f.t, err)
-	data := string(b)
-	for _, r := range rewrite {
-		data = r(data)
-	}
-	rf, err := rules.Parse("engine-rules.yaml", []byte(data))
-	require.NoError(f.t, err)
-	require.NoError(f.t, f.eng.SetRules(f.ctx, rf))
+	require.NoError(f.t, f.eng.SetRules(f.ctx, testRules(f.t, rewrite...)))
 }
 
-// massChange runs a full sync of AD and an export of the cloud and returns
-// the guard's error.
+// syncAndExport runs a full sync of AD and an export of the cloud.
 func (f *fixture) syncAndExport() (*idbridge.RunResult, error) {
 	f.t.Helper()
 	_, err := f.eng.FullSync(f.ctx, "ad")

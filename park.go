@@ -27,6 +27,12 @@ func (e *parkedError) Error() string {
 func (e *parkedError) Unwrap() error        { return e.err }
 func (e *parkedError) Is(target error) bool { return target == ErrExportParked }
 
+// Defaults of Options.ExportRetryBackoff and ExportRetryMaxBackoff.
+const (
+	DefaultExportRetryBackoff    = time.Minute
+	DefaultExportRetryMaxBackoff = 4 * time.Hour
+)
+
 // exportHold is why an export run does not send an object's pending
 // change, or holdNone when it sends it.
 type exportHold uint8
@@ -58,7 +64,13 @@ func (e *Engine) hold(x *metaverse.Export, now time.Time) exportHold {
 // failure, at most Options.ExportRetryMaxBackoff.
 func (e *Engine) retryBackoff(attempts int) time.Duration {
 	d, most := e.opts.ExportRetryBackoff, e.opts.ExportRetryMaxBackoff
-	if d <= 0 || attempts <= 0 {
+	if d == 0 {
+		d = DefaultExportRetryBackoff
+	}
+	if most <= 0 {
+		most = DefaultExportRetryMaxBackoff
+	}
+	if d < 0 || attempts <= 0 {
 		return 0
 	}
 	for i := 1; i < attempts && d < most; i++ {
