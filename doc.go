@@ -41,7 +41,10 @@
 // the object succeeds: a rule error or a malformed object is recorded in the
 // RunResult (and on the object) and the run goes on. Store transactions
 // cover batches of objects, so a crash loses at most the batch in flight,
-// which a restart redoes.
+// which a restart redoes. An export that would delete more objects than the
+// deletion threshold (default 500) stops before exporting anything
+// (ErrDeletionThreshold). In staging mode nothing is exported and
+// PendingExports lists what would be.
 //
 // Before sending anything, an export runs the mass-change guard: it counts
 // the pending deletes, disables (accountEnabled true → false,
@@ -55,8 +58,7 @@
 // objects with what would change; see Options.MassChange, SetMassChange and
 // SetDeletionThreshold.
 //
-// In staging mode nothing is exported and PendingExports lists what would
-// be. Staging mode is checked when an export starts (after waiting for any
+// Staging mode is checked when an export starts (after waiting for any
 // other run) and before each batch, so switching it on stops an export
 // between batches. Exports of one connector are serialised across engines
 // that share a store implementing metaverse.ExportLocker (pgstore: a
@@ -74,8 +76,12 @@
 // Run profiles return an error only when the run as a whole failed (the
 // store failed, the connector could not import, the context ended);
 // per-object failures are *ObjectError values in RunResult.Errors. Match
-// ErrUnknownConnector, ErrStagingMode, ErrDeletionThreshold, ErrMassChange,
-// ErrAmbiguousJoin, ErrExportParked and ErrClosed with errors.Is.
+// ErrUnknownConnector, ErrStagingMode, ErrDeletionThreshold,
+// ErrAmbiguousJoin and ErrClosed with errors.Is.
+//
+// An export stopped by the mass-change guard returns a *MassChangeError
+// (ErrMassChange); a change refused for good is an object error matching
+// ErrExportParked.
 //
 // # Concurrency
 //
