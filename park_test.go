@@ -13,21 +13,21 @@ import (
 	"github.com/idbridge/idbridge/metaverse"
 )
 
-// fakeClock is a clock that moves only when told.
-type fakeClock struct {
+// manualClock is a clock that moves only when told.
+type manualClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func newManualClock() *manualClock { return &manualClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
 
-func (c *fakeClock) Now() time.Time {
+func (c *manualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *manualClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
@@ -142,7 +142,7 @@ func TestRetryExports(t *testing.T) {
 // A change refused with an error that may pass is sent again after a wait
 // that doubles with each failure, up to a cap.
 func TestRetryableExportBacksOff(t *testing.T) {
-	clock := newFakeClock()
+	clock := newManualClock()
 	f := newFixture(t, idbridge.Options{Now: clock.Now, ExportRetryBackoff: time.Minute, ExportRetryMaxBackoff: 4 * time.Minute})
 	f.addUsers(2)
 	tries := f.failFor("cn=E1,ou=users", connector.ErrUnavailable)
