@@ -154,3 +154,42 @@ func BenchmarkDeltaSync(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExport measures the cost of the mass-change guard, which reads
+// a connector's pending exports once before an export, on each store: an
+// export with nothing to send, over n users whose adds were exported and
+// await confirmation, in ms per export, with the guard (guard=true, the
+// default) and without it (every limit off): the export's own pass reads
+// the same pending exports once, so guard=true should cost about twice
+// guard=false and no more.
+//
+//	go test -run '^$' -bench 'Export$' .
+func BenchmarkExport(b *testing.B) {
+	ctx := context.Background()
+	for _, st := range benchStores {
+		for _, n := range benchSizes(10_000) {
+			for _, guard := range []bool{true, false} {
+				b.Run(fmt.Sprintf("store=%s/n=%d/guard=%v", st.name, n, guard), func(b *testing.B) {
+					env := newBenchEnv(b, n, st.open(b), true)
+					if !guard {
+						env.eng.SetMassChange(idbridge.MassChangeOptions{Disables: -1, DisablePercent: -1, Updates: -1, UpdatePercent: -1})
+					}
+					_, err := env.eng.FullImport(ctx, "ad")
+					require.NoError(b, err)
+					_, err = env.eng.FullSync(ctx, "ad")
+					require.NoError(b, err)
+					res, err := env.eng.Export(ctx, "cloud")
+					require.NoError(b, err)
+					require.Equal(b, n-n/20, res.Exported, "every 20th user is disabled, out of scope")
+					runtime.GC()
+					for b.Loop() {
+						res, err := env.eng.Export(ctx, "cloud")
+						require.NoError(b, err)
+						require.Zero(b, res.Exported)
+					}
+					b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/export")
+				})
+			}
+		}
+	}
+}

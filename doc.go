@@ -34,7 +34,10 @@
 //     reference to an object that is not there yet is kept waiting and
 //     flows when the object arrives, in delta sync.
 //   - Export applies pending exports in batches. An exported change stays
-//     unconfirmed until a later import shows it.
+//     unconfirmed until a later import shows it. A change the connected
+//     system refuses for good (connector.IsPermanent) is parked until sync
+//     changes it or RetryExports is called; one refused with an error that
+//     may pass is sent again after a backoff that doubles per attempt.
 //
 // Cycle runs import, sync and export over every connector, in Delta or
 // Initial mode. Run is the scheduler: a cycle at start, then at an
@@ -69,6 +72,31 @@
 // anything (ErrDeletionThreshold). In staging mode nothing is exported and
 // PendingExports lists what would be.
 //
+// Before sending anything, an export runs the mass-change guard: it counts
+// the pending deletes, disables (accountEnabled true → false,
+// userAccountControl gaining ACCOUNTDISABLE) and updates of identity
+// attributes (accountEnabled, userPrincipalName, onPremisesImmutableId by
+// default), and stops when a kind exceeds its absolute limit (deletes:
+// the deletion threshold, default 500 as in Entra Connect; disables and
+// updates: 500) or its share of the connector space (10% by default, from
+// 20 changes on). The *MassChangeError (ErrMassChange; ErrDeletionThreshold
+// too when deletes tripped it) holds the counts and a sample of the
+// objects with what would change; see Options.MassChange, SetMassChange and
+// SetDeletionThreshold.
+//
+// Staging mode is checked when an export starts (after waiting for any
+// other run) and before each batch, so switching it on stops an export
+// between batches. Exports of one connector are serialised across engines
+// that share a store implementing metaverse.ExportLocker (pgstore: a
+// PostgreSQL advisory lock), and pending exports are read only once the
+// lock is held, so two engines never send the same change.
+//
+// A create whose result was lost (a crash, a lost response) may be imported
+// as an object of its own before the engine learns the created object's
+// anchor. When the connector later reports that anchor for the Add, the
+// provisioned object takes over the imported one (a warning says so):
+// nothing is created twice and the link to the metaverse entry is kept.
+//
 // # Errors
 //
 // Run profiles return an error only when the run as a whole failed (the
@@ -78,6 +106,10 @@
 // ErrImportShrink, ErrAmbiguousJoin, ErrAmbiguousAdopt, ErrCaseInsensitiveJoin
 // and ErrClosed with errors.Is. A run cancelled or failed mid-way reports in
 // its RunResult only what committed.
+//
+// An export stopped by the mass-change guard returns a *MassChangeError
+// (ErrMassChange); a change refused for good is an object error matching
+// ErrExportParked.
 //
 // # Concurrency
 //

@@ -24,8 +24,9 @@ var (
 	// ErrStagingMode: an export was asked of an engine in staging mode.
 	ErrStagingMode = errors.New("idbridge: staging mode: exports are disabled")
 	// ErrDeletionThreshold: an export run would delete more objects than the
-	// deletion threshold allows; nothing was exported. The error is a
-	// *DeletionThresholdError.
+	// deletion threshold, or a larger share of the connector space than
+	// Options.MassChange.DeletePercent, allows; nothing was exported. The
+	// error is a *MassChangeError, which also matches ErrMassChange.
 	ErrDeletionThreshold = errors.New("idbridge: deletion threshold exceeded")
 	// ErrClosed: the engine was closed.
 	ErrClosed = errors.New("idbridge: engine closed")
@@ -35,22 +36,6 @@ var (
 	// evaluated by scanning the metaverse.
 	ErrCaseInsensitiveJoin = errors.New("idbridge: case-insensitive join needs a store that implements metaverse.FoldIndexer")
 )
-
-// DeletionThresholdError is returned when an export would delete more
-// objects than allowed. It matches ErrDeletionThreshold.
-type DeletionThresholdError struct {
-	Connector string
-	Deletes   int // deletes pending
-	Threshold int
-}
-
-func (e *DeletionThresholdError) Error() string {
-	return fmt.Sprintf("idbridge: export to %q stopped before exporting anything: %d deletes pending, deletion threshold is %d (raise it with SetDeletionThreshold after checking PendingExports)",
-		e.Connector, e.Deletes, e.Threshold)
-}
-
-// Is reports whether target is ErrDeletionThreshold.
-func (e *DeletionThresholdError) Is(target error) bool { return target == ErrDeletionThreshold }
 
 // DefaultDeletionThreshold is Entra Connect's default: an export that would
 // delete more than 500 objects stops.
@@ -74,7 +59,8 @@ type Config struct {
 type Options struct {
 	// DeletionThreshold: an export run that would delete more objects than
 	// this from one connector stops before exporting anything. 0 means
-	// DefaultDeletionThreshold; a negative value disables the check.
+	// DefaultDeletionThreshold; a negative value disables the check, and
+	// the relative limit of deletes with it.
 	DeletionThreshold int
 	// ImportDeleteShare is the share of a connector space (between 0 and
 	// 1) that the delete pass of one full import may remove. A full import
@@ -103,6 +89,23 @@ type Options struct {
 	// ExportBatchSize is the number of changes per Connector.Export call
 	// when the connector has no connector.ExportBatcher. Default 100.
 	ExportBatchSize int
+	// ExportRetryBackoff is how long the engine waits before sending again
+	// a change that the connected system refused with an error that may
+	// pass (connector.ErrUnavailable, or any error connector.IsPermanent
+	// does not recognise). The wait doubles with each further failure of
+	// the same change, up to ExportRetryMaxBackoff; exports in between
+	// skip the change (RunResult.ExportDeferred). Changes refused for good
+	// are parked instead (see RetryExports). Default 1 minute; a negative
+	// value retries at every export.
+	ExportRetryBackoff time.Duration
+	// ExportRetryMaxBackoff caps the wait of ExportRetryBackoff. Default
+	// 4 hours.
+	ExportRetryMaxBackoff time.Duration
+	// MassChange configures the rest of the mass-change guard (with
+	// DeletionThreshold): a relative limit of deletes, and limits of
+	// disables and of updates of identity attributes. The zero value is
+	// the documented defaults.
+	MassChange MassChangeOptions
 	// MaxErrors bounds the object errors kept in a RunResult and the run
 	// history (all are counted). Default 1000.
 	MaxErrors int
@@ -211,6 +214,7 @@ type Engine struct {
 	opts    Options
 	log     *slog.Logger
 	staging atomic.Bool
+	guard   atomic.Pointer[MassChangeOptions] // Options.MassChange with defaults; see SetMassChange
 	thresh  atomic.Int64
 
 	// run is the run lock, a semaphore of one that waiting can give up
@@ -253,6 +257,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		run: make(chan struct{}, 1), closing: make(chan struct{})}
 	e.staging.Store(opts.Staging)
 	e.thresh.Store(int64(opts.DeletionThreshold))
+	e.SetMassChange(opts.MassChange)
 	for name, c := range cfg.Connectors {
 		if c == nil {
 			return nil, fmt.Errorf("idbridge: connector %q is nil", name)

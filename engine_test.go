@@ -244,8 +244,12 @@ func TestFailingObjectDoesNotStopTheRun(t *testing.T) {
 	assert.ErrorIs(t, exp.Errors[0], connector.ErrConstraint)
 	assert.Equal(t, 2, f.cloud.Len())
 
-	// The failed export is retried by the next cycle and goes through.
+	// The refusal was for good: the export is parked until an operator
+	// who fixed the cause asks for a retry; the next cycle sends it.
+	assert.ErrorIs(t, exp.Errors[0], idbridge.ErrExportParked)
 	f.cloud.FailExport = nil
+	_, err = f.eng.RetryExports(f.ctx, "cloud")
+	require.NoError(t, err)
 	cr = f.cycle(idbridge.Delta)
 	assert.Equal(t, 1, run(t, cr, "cloud", idbridge.Export).Exported)
 	assert.Equal(t, 3, f.cloud.Len())

@@ -13,16 +13,26 @@ import (
 
 // Export applies a connector's pending exports to its connected system, in
 // batches, and records each object's result: accepted changes await
-// confirmation by a later import; refused ones are retried at the next
-// export. Before exporting anything it counts the pending deletes and stops
-// with a *DeletionThresholdError when there are more than the threshold.
-// In staging mode it exports nothing and returns ErrStagingMode.
+// confirmation by a later import; refused ones are retried at a later
+// export (see Options.ExportRetryBackoff) or, when the refusal is permanent,
+// parked until the object changes or RetryExports is called.
+//
+// Before exporting anything it runs the mass-change guard (see
+// Options.DeletionThreshold and Options.MassChange) and stops with a
+// *MassChangeError when a limit is exceeded. In staging mode it exports
+// nothing and returns ErrStagingMode; staging mode switched on while the
+// export waits for another run, or during the export, stops it before its
+// next batch.
+//
+// When the store is a metaverse.ExportLocker, the export holds the
+// connector's export lock for the run, so that engines sharing the store
+// never export the same change twice.
 func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, error) {
 	c, err := e.conn(connectorName)
 	if err != nil {
 		return nil, err
 	}
-	if e.Staging() {
+	if e.Staging() { // do not wait for the run lock only to refuse
 		return nil, fmt.Errorf("idbridge: export to %q: %w", connectorName, ErrStagingMode)
 	}
 	_, end, err := e.begin(ctx)
@@ -31,7 +41,7 @@ func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, 
 	}
 	defer end()
 	res := &RunResult{Connector: connectorName, Profile: Export, Started: e.opts.Now()}
-	err = e.doExport(ctx, c, res)
+	err = e.exportLocked(ctx, c, res)
 	res.Ended = e.opts.Now()
 	e.record(ctx, res, err)
 	if err != nil {
@@ -40,15 +50,41 @@ func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, 
 	return res, nil
 }
 
-func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
-	if limit := int(e.thresh.Load()); limit >= 0 {
-		n, err := e.countPendingDeletes(ctx, c.name)
+// exportLocked takes the connector's export lock when the store has one
+// and exports. Pending exports are read only once the lock is held, so an
+// export that waited for another engine's sees what that one recorded.
+func (e *Engine) exportLocked(ctx context.Context, c *conn, res *RunResult) error {
+	if err := e.mayExport(ctx, c); err != nil {
+		return err
+	}
+	if l, ok := e.store.(metaverse.ExportLocker); ok {
+		unlock, err := l.LockExport(ctx, c.name)
 		if err != nil {
+			return fmt.Errorf("export lock: %w", err)
+		}
+		defer unlock()
+		// The wait may have been long.
+		if err := e.mayExport(ctx, c); err != nil {
 			return err
 		}
-		if n > limit {
-			return &DeletionThresholdError{Connector: c.name, Deletes: n, Threshold: limit}
-		}
+	}
+	return e.doExport(ctx, c, res)
+}
+
+// mayExport is checked before an export starts and before each of its
+// batches: it says whether this engine may send changes to c now. Staging
+// mode may be switched on at any time. It is the one place for any other
+// such condition (an HA lease that must still be held).
+func (e *Engine) mayExport(ctx context.Context, c *conn) error {
+	if e.Staging() {
+		return ErrStagingMode
+	}
+	return ctx.Err()
+}
+
+func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
+	if err := e.checkMassChange(ctx, c, e.opts.Now()); err != nil {
+		return err
 	}
 	size := e.opts.ExportBatchSize
 	if b, ok := c.c.(connector.ExportBatcher); ok && b.ExportBatchSize() > 0 {
@@ -65,26 +101,6 @@ func (e *Engine) doExport(ctx context.Context, c *conn, res *RunResult) error {
 	return err
 }
 
-func (e *Engine) countPendingDeletes(ctx context.Context, connName string) (int, error) {
-	n := 0
-	after := ""
-	err := e.store.View(ctx, func(tx metaverse.Tx) error {
-		for {
-			page, err := tx.PendingExports(ctx, connName, after, 1000)
-			if err != nil || len(page) == 0 {
-				return err
-			}
-			for _, o := range page {
-				if o.Export.Kind == connector.Delete && o.Export.State != metaverse.ExportUnconfirmed {
-					n++
-				}
-			}
-			after = page[len(page)-1].ID
-		}
-	})
-	return n, fatal(err)
-}
-
 // exportItem is one object's change in an export batch.
 type exportItem struct {
 	id         string
@@ -98,10 +114,12 @@ type exportItem struct {
 func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size int, only []string) ([]string, error) {
 	var again []string
 	after := ""
+	now := e.opts.Now()
 	for {
 		var items []exportItem
+		var held RunResult // parked and deferred changes met
 		err := e.store.View(ctx, func(tx metaverse.Tx) error {
-			items = items[:0]
+			items, held = items[:0], RunResult{}
 			b := &batch{ctx: ctx, tx: tx, refs: newRefCache()} // a read-only view: nothing it caches goes stale
 			for len(items) < size {
 				var page []*metaverse.CSObject
@@ -127,7 +145,15 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 				}
 				after = page[len(page)-1].ID
 				for _, o := range page {
-					if o.Export.State == metaverse.ExportUnconfirmed {
+					switch e.hold(o.Export, now) {
+					case holdUnconfirmed:
+						continue
+					case holdDeferred:
+						held.ExportDeferred++
+						continue
+					case holdParked:
+						held.ExportParked++
+						held.addError(e.opts.MaxErrors, parkedObjectError(c.name, o))
 						continue
 					}
 					it, ok, err := buildChange(b.work(), c, o)
@@ -144,8 +170,12 @@ func (e *Engine) exportPass(ctx context.Context, c *conn, res *RunResult, size i
 		if err != nil {
 			return nil, fatal(err)
 		}
+		res.merge(e.opts.MaxErrors, &held)
 		if len(items) == 0 {
 			return again, nil
+		}
+		if err := e.mayExport(ctx, c); err != nil {
+			return nil, err
 		}
 		more, err := e.exportBatch(ctx, c, res, items)
 		if err != nil {
@@ -263,14 +293,29 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 			if o.Export == nil {
 				continue
 			}
-			if r.Err != nil {
-				o.Export.State = metaverse.ExportFailed
-				o.Export.Attempts++
-				o.Export.LastError = r.Err.Error()
-				o.Export.Updated = now
+			var merged string
+			if r.Err == nil && it.change.Kind == connector.Add && r.Anchor != "" {
+				note, refusal, err := takeOver(ctx, tx, o, &it.change, r)
+				if err != nil {
+					return err
+				}
+				r.Err, merged = refusal, note
+			}
+			switch {
+			case merged != "":
+				counts.Exported++
+				counts.addWarning(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "export add", Err: errors.New(merged)})
+				if o.Export != nil {
+					again = append(again, o.ID) // send what the target lacks in this run
+				}
+			case r.Err != nil:
+				err := refused(o.Export, r.Err, now)
 				counts.ExportFailed++
-				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: r.Err})
-			} else {
+				if o.Export.State == metaverse.ExportParked {
+					counts.ExportParked++
+				}
+				counts.addError(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: cmpOr(it.change.DN, o.DN), Step: "export " + it.change.Kind.String(), Err: err})
+			default:
 				applyExported(o, &it.change, r)
 				counts.Exported++
 				for _, w := range r.Warnings {
@@ -290,18 +335,28 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 	if err != nil {
 		return nil, fatal(err)
 	}
-	res.Exported += counts.Exported
-	res.ExportFailed += counts.ExportFailed
-	for _, oe := range counts.Errors {
-		res.addError(e.opts.MaxErrors, oe)
-	}
-	res.ErrorCount += counts.ErrorCount - len(counts.Errors)
+	res.merge(e.opts.MaxErrors, &counts)
 	for _, w := range counts.Warnings {
-		res.addWarning(e.opts.MaxErrors, w)
 		e.log.Warn("idbridge: export warning", "connector", c.name, "dn", w.DN, "warning", w.Err)
 	}
-	res.WarningCount += counts.WarningCount - len(counts.Warnings)
 	return again, nil
+}
+
+// merge adds the export counts, errors and warnings of part, a part of the
+// same export run computed in a store transaction, to r.
+func (r *RunResult) merge(max int, part *RunResult) {
+	r.Exported += part.Exported
+	r.ExportFailed += part.ExportFailed
+	r.ExportParked += part.ExportParked
+	r.ExportDeferred += part.ExportDeferred
+	for _, oe := range part.Errors {
+		r.addError(max, oe)
+	}
+	r.ErrorCount += part.ErrorCount - len(part.Errors)
+	for _, w := range part.Warnings {
+		r.addWarning(max, w)
+	}
+	r.WarningCount += part.WarningCount - len(part.Warnings)
 }
 
 // applyExported records an accepted change: the object holds the exported

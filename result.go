@@ -106,7 +106,15 @@ type RunResult struct {
 
 	// Export.
 	Exported     int // changes the connected system accepted
-	ExportFailed int // changes it refused (retried at the next export)
+	ExportFailed int // changes it refused (retried later, or parked when refused for good)
+	// ExportParked counts the changes left parked by this run: refused for
+	// good now or at an earlier export, and not sent until the object
+	// changes in sync or RetryExports is called. Each has an error in
+	// Errors matching ErrExportParked.
+	ExportParked int
+	// ExportDeferred counts the changes not sent by this run because they
+	// failed recently (see Options.ExportRetryBackoff).
+	ExportDeferred int
 
 	// Errors holds per-object errors (at most Options.MaxErrors; ErrorCount
 	// counts all).
@@ -179,6 +187,7 @@ func (r *RunResult) counts() []count {
 		{"mvUpdates", r.MetaverseUpdates}, {"mvDeletes", r.MetaverseDeletes},
 		{"provisions", r.Provisions}, {"exportUpdates", r.ExportUpdates}, {"deprovisions", r.Deprovisions},
 		{"exported", r.Exported}, {"exportFailed", r.ExportFailed},
+		{"exportParked", r.ExportParked}, {"exportDeferred", r.ExportDeferred},
 	}
 }
 

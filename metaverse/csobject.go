@@ -43,8 +43,14 @@ const (
 	ExportPending ExportState = iota + 1
 	// ExportUnconfirmed: sent and accepted; a later import must see it.
 	ExportUnconfirmed
-	// ExportFailed: sent and refused; retried at the next export run.
+	// ExportFailed: sent and refused with an error that may pass later;
+	// sent again once the engine's retry backoff for its Attempts has
+	// passed since Updated.
 	ExportFailed
+	// ExportParked: sent and refused for good (connector.IsPermanent):
+	// not sent again until sync changes what the export wants or an
+	// operator asks for a retry (Engine.RetryExports).
+	ExportParked
 )
 
 func (s ExportState) String() string {
@@ -55,6 +61,8 @@ func (s ExportState) String() string {
 		return "unconfirmed"
 	case ExportFailed:
 		return "failed"
+	case ExportParked:
+		return "parked"
 	}
 	return fmt.Sprintf("ExportState(%d)", uint8(s))
 }
@@ -100,10 +108,14 @@ type Export struct {
 	DN    string               // desired DN (Add, rename)
 	Attrs connector.Attributes // desired values of the attributes the outbound rules manage; an empty slice means "no value"
 	State ExportState
-	// Attempts counts the failed export tries of this change.
+	// Attempts counts the failed export tries of this change; the engine
+	// waits longer before each retry.
 	Attempts  int
 	LastError string
-	Updated   time.Time
+	// Updated is when sync last changed the export or an export last
+	// recorded a result (a failure's time, from which the retry backoff
+	// counts).
+	Updated time.Time
 }
 
 // Clone returns a deep copy.

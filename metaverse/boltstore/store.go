@@ -88,6 +88,7 @@ type Store struct {
 	path     string
 	readOnly bool
 	closed   atomic.Bool
+	exports  metaverse.LocalExportLocks // see lock.go
 }
 
 var (

@@ -30,6 +30,8 @@ type Store struct {
 	// undoBuf is the undo log's backing array, reused by the next Update
 	// (Updates run one at a time).
 	undoBuf []undo
+
+	exports metaverse.LocalExportLocks // see lock.go
 }
 
 var (

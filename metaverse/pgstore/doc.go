@@ -59,4 +59,9 @@
 // number of processes, may share a schema. Connections come from a pool
 // (Options.MaxConns). Close waits for running transactions, whose next
 // call fails with metaverse.ErrClosed.
+//
+// LockExport (metaverse.ExportLocker) serialises the exports of one
+// connector across every Store on the schema with a session-level
+// advisory lock, held on a connection of its own outside the pool until
+// the engine's export run releases it (or the session ends).
 package pgstore

@@ -191,7 +191,7 @@ func (s *suite) pending(t *testing.T) {
 		i := 0
 		for _, p := range []metaverse.PendingImport{metaverse.ImportNone, metaverse.ImportAdd, metaverse.ImportUpdate, metaverse.ImportDelete} {
 			for _, k := range []connector.ChangeKind{connector.Add, connector.Update, connector.Delete} {
-				for _, state := range []metaverse.ExportState{metaverse.ExportPending, metaverse.ExportUnconfirmed, metaverse.ExportFailed} {
+				for _, state := range []metaverse.ExportState{metaverse.ExportPending, metaverse.ExportUnconfirmed, metaverse.ExportFailed, metaverse.ExportParked} {
 					o := fullObject("ad", seqID("cs-", i), "", "")
 					o.Pending, o.Export.Kind, o.Export.State, o.Export.Attempts = p, k, state, i
 					items = append(items, o)

@@ -78,6 +78,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 		{"Paging", s.paging},
 		{"ConnectorSpace", s.connectorSpace},
 		{"Pending", s.pending},
+		{"ExportLocker", s.exportLocker}, // skipped for a store without metaverse.ExportLocker
 		{"Watermarks", s.watermarks},
 		{"Counters", s.counters},
 		{"Runs", s.runs},
