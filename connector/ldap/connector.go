@@ -25,10 +25,10 @@ type Connector struct {
 // objType is a configured object type with what the schema says of it.
 type objType struct {
 	TypeConfig
-	container bool // one of the default container types
-	filter string                         // selection filter of the type
-	attrs  map[string]connector.Attribute // lower-cased name → attribute
-	names  []string                       // attributes to request
+	container bool                           // one of the default container types
+	filter    string                         // selection filter of the type
+	attrs     map[string]connector.Attribute // lower-cased name → attribute
+	names     []string                       // attributes to request
 }
 
 var (
