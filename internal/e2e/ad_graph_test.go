@@ -218,6 +218,9 @@ func cycle(t *testing.T, eng *idbridge.Engine, mode idbridge.CycleMode) *idbridg
 // cycle, and after one delta cycle carrying a morning's worth of mixed
 // changes — and a further delta cycle and a full cycle then write nothing.
 func TestADToGraph(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a directory of thousands of objects on the DC: not with -short")
+	}
 	ctx := context.Background()
 	d := addir.New(t, addir.Shape{OUs: 3, Users: 900, Groups: 8, GroupSize: 15, LargeGroups: []int{700}, DisabledEvery: 13, ManagerSpan: 10})
 	admin, err := d.Server.Dial(ctx)
