@@ -29,6 +29,9 @@ import (
 // per-pair ratios of our time to ldapsearch's.
 //
 //	go test -run '^$' -bench ADRealisticImport -benchtime 5x ./connector/ldap/
+//
+// Measured on the shared 2-core machine under load (load average 10–15):
+// 5 pairs, 13.3 s an import (378 entries/s), median 1.82× ldapsearch.
 func BenchmarkADRealisticImport(b *testing.B) {
 	d := addir.Shared(b, "idbridge-addir-realistic", addir.Realistic())
 	cfg := dirConfig(d)

@@ -66,6 +66,9 @@ func summary(rec *connectortest.Recorder) map[connector.Anchor]string {
 // paged search stalled go-ldap's reader, and the import hung or failed
 // with "connection timed out" depending on where a large group fell.)
 func TestADRealisticFullImport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a directory of thousands of objects on the DC: not with -short")
+	}
 	d := addir.Shared(t, "idbridge-addir-realistic", addir.Realistic())
 	c, err := ldap.New(dirConfig(d))
 	require.NoError(t, err)
@@ -153,6 +156,9 @@ func cutRDN(dn string) (rdn, parent string, ok bool) {
 // a delta of more than about 64 objects to re-read hung until go-ldap's
 // timeout, and every later delta failed the same way.)
 func TestADLargeDelta(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a directory of thousands of objects on the DC: not with -short")
+	}
 	for _, tc := range []struct {
 		name      string
 		noDirSync bool

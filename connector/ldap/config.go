@@ -78,7 +78,9 @@ type Config struct {
 	// connector space, so that the rename or move of an OU — which neither
 	// DirSync nor uSNChanged reports for the objects under it — reaches the
 	// engine as an Update of the OU itself (new DN, same anchor), from
-	// which the engine cascades the new DN to the objects below.
+	// which the engine cascades the new DN to the objects below. Delta
+	// imports read the container types first, so that the OU's new DN
+	// arrives before changes that name objects under it.
 	NoContainerTypes bool `json:"noContainerTypes,omitempty" yaml:"noContainerTypes,omitempty"`
 
 	// Anchor is the anchor attribute; default objectGUID for Active

@@ -25,9 +25,10 @@ type Connector struct {
 // objType is a configured object type with what the schema says of it.
 type objType struct {
 	TypeConfig
-	filter string                         // selection filter of the type
-	attrs  map[string]connector.Attribute // lower-cased name → attribute
-	names  []string                       // attributes to request
+	container bool                           // one of the default container types
+	filter    string                         // selection filter of the type
+	attrs     map[string]connector.Attribute // lower-cased name → attribute
+	names     []string                       // attributes to request
 }
 
 var (
@@ -91,8 +92,8 @@ func (c *Connector) init(ctx context.Context) error {
 	if !c.cfg.NoContainerTypes {
 		configured = append(slices.Clone(configured), containerTypes(configured, ss)...)
 	}
-	for _, tc := range configured {
-		t := &objType{TypeConfig: tc, attrs: map[string]connector.Attribute{}}
+	for i, tc := range configured {
+		t := &objType{TypeConfig: tc, attrs: map[string]connector.Attribute{}, container: i >= len(c.cfg.Types)}
 		var classes []string
 		for _, oc := range tc.ObjectClasses {
 			if ss.classes[strings.ToLower(oc)] == nil {
@@ -158,6 +159,23 @@ func (c *Connector) init(ctx context.Context) error {
 var defaultContainerTypes = []TypeConfig{
 	{Name: "organizationalUnit", ObjectClasses: []string{"organizationalUnit"}, Attributes: []string{"ou", "description"}},
 	{Name: "container", ObjectClasses: []string{"container"}, Attributes: []string{"cn", "description"}},
+}
+
+// deltaOrder returns the indexes of the types in the order a delta import
+// reads them: the container types first, so that an OU's new DN reaches
+// the engine (which cascades it to the objects below) before the changes
+// that name objects under it — a member added or removed under the OU's
+// new DN right after its rename.
+func (c *Connector) deltaOrder() []int {
+	var first, rest []int
+	for i, t := range c.types {
+		if t.container {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return append(first, rest...)
 }
 
 // containerTypes returns the container types to add to the configured

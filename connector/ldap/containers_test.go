@@ -21,6 +21,9 @@ import (
 // an Update of the OU (new DN, same objectGUID). Neither reports the users
 // under it: measured, 0 of 300 (the engine cascades the OU's new DN).
 func TestADContainerTypes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a directory of thousands of objects on the DC: not with -short")
+	}
 	for _, tc := range []struct {
 		name      string
 		noDirSync bool

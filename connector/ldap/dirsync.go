@@ -173,7 +173,8 @@ func (c *Connector) dirSyncDelta(ctx context.Context, w *dirSyncWatermark, sink 
 		}
 		next.Cookies[t.Name] = cookie
 	}
-	for i, t := range c.types {
+	for _, i := range c.deltaOrder() {
+		t := c.types[i]
 		checkpoint := func(cookie []byte) error {
 			next.Cookies[t.Name] = cookie
 			return sink.Checkpoint(ctx, next.encode())

@@ -83,7 +83,8 @@ func (c *Connector) usnDelta(ctx context.Context, w *usnWatermark, sink connecto
 	}
 	since := fmt.Sprintf("(uSNChanged>=%d)", w.USN+1)
 	nc := c.root.defaultNamingCtx
-	for i, t := range c.types {
+	for _, i := range c.deltaOrder() {
+		t := c.types[i]
 		class := c.exclusiveClassFilter(i)
 		// Changed objects of the type, wherever they are in the naming
 		// context: one that moved out of the containers is reported as a

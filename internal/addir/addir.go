@@ -262,7 +262,7 @@ func Build(ctx context.Context, srv Server, name string, s Shape) (*Directory, e
 	case err == nil && len(res.Entries) == 1 && res.Entries[0].GetAttributeValue("description") == s.fingerprint():
 		return d, nil
 	case err == nil:
-		if err := removeTree(ctx, c, d.Root); err != nil {
+		if err := removeTree(ctx, srv, c, d.Root); err != nil {
 			return nil, err
 		}
 	case !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
@@ -426,20 +426,41 @@ func (d *Directory) Remove(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	return removeTree(ctx, c, d.Root)
+	return removeTree(ctx, d.Server, c, d.Root)
 }
 
-// oidTreeDelete is the Tree Delete control (MS-ADTS 3.1.1.3.4.1.15): one
-// request deletes a subtree.
-const oidTreeDelete = "1.2.840.113556.1.4.805"
-
-// removeTree deletes dn and everything under it.
-func removeTree(ctx context.Context, c *ldap.Conn, dn string) error {
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	err := c.Del(ldap.NewDelRequest(dn, []ldap.Control{ldap.NewControlString(oidTreeDelete, true, "")}))
-	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-		return fmt.Errorf("addir: deleting %s: %w", dn, err)
+// removeTree deletes dn and everything under it, deepest entries first,
+// entry by entry over a few connections. Not with the Tree Delete control:
+// Samba deletes a subtree in one transaction, which holds every other
+// client of the DC — other tests' reads time out — for minutes.
+func removeTree(ctx context.Context, srv Server, c *ldap.Conn, dn string) error {
+	res, err := c.SearchWithPaging(ldap.NewSearchRequest(dn, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil), 1000)
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("addir: listing %s: %w", dn, err)
+	}
+	byDepth := map[int][]string{}
+	deepest := 0
+	for _, e := range res.Entries {
+		n := strings.Count(e.DN, ",") // DNs here have no escaped commas
+		byDepth[n] = append(byDepth[n], e.DN)
+		deepest = max(deepest, n)
+	}
+	for n := deepest; n >= 0; n-- {
+		level := byDepth[n]
+		err := srv.Each(ctx, len(level), func(c *ldap.Conn, i int) error {
+			err := c.Del(ldap.NewDelRequest(level[i], nil))
+			if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				return fmt.Errorf("addir: deleting %s: %w", level[i], err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
