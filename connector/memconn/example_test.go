@@ -133,17 +133,23 @@ func ExampleSystem_FailObject() {
 	}
 	fmt.Println(dir.Len(), "account")
 
+	// A refusal (a constraint violation) is parked: not sent again until
+	// the object changes or an operator asks, once the cause is fixed.
 	dir.ClearFaults()
 	_, _ = eng.Cycle(ctx, idbridge.Delta)
-	fmt.Println(dir.Len(), "accounts")
+	fmt.Println(dir.Len(), "account while parked")
+	n, _ := eng.RetryExports(ctx, "dir")
+	_, _ = eng.Cycle(ctx, idbridge.Delta)
+	fmt.Println(n, "retried,", dir.Len(), "accounts")
 	// Output:
 	// error: uid=1002,ou=people true
 	// 1 account
-	// 2 accounts
+	// 1 account while parked
+	// 1 retried, 2 accounts
 }
 
 // A directory that is down fails the export call as a whole: every change
-// of the batch fails, and the next cycle exports them.
+// of the batch fails, and is sent again after a back-off.
 func ExampleSystem_FailCall() {
 	ctx := context.Background()
 	_, dir, eng, err := setup(ctx)
@@ -157,11 +163,19 @@ func ExampleSystem_FailCall() {
 		fmt.Println("error:", e.DN, errors.Is(e, connector.ErrUnavailable))
 	}
 	fmt.Println(dir.Len(), "accounts")
+	// A transient failure is retried after a back-off (Options.
+	// ExportRetryBackoff, one minute at first): the next cycle, at once,
+	// leaves the changes pending; RetryExports sends them now.
+	dir.ClearFaults()
+	_, err = eng.Cycle(ctx, idbridge.Delta)
+	fmt.Println(err, dir.Len(), "accounts,", dir.Calls(memconn.OpExport), "export call")
+	_, _ = eng.RetryExports(ctx, "dir")
 	_, err = eng.Cycle(ctx, idbridge.Delta)
 	fmt.Println(err, dir.Len(), "accounts,", dir.Calls(memconn.OpExport), "export calls")
 	// Output:
 	// error: uid=1001,ou=people true
 	// error: uid=1002,ou=people true
 	// 0 accounts
+	// <nil> 0 accounts, 1 export call
 	// <nil> 2 accounts, 2 export calls
 }
