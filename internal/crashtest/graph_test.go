@@ -99,6 +99,8 @@ func openGraph(url, caFile string, hook func(string)) (connector.Connector, erro
 		},
 		WriteBudget: graphsync.Unlimited,
 		Concurrency: 2,
+		// Several Export calls, so that kills fall between batches.
+		ExportBatch: 30,
 	})
 	if err != nil {
 		return nil, err
