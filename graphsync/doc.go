@@ -9,11 +9,16 @@
 //
 // Config.Credential is any azcore.TokenCredential: an azidentity client
 // secret, certificate or managed identity credential in production,
-// StaticToken against an emulator. Tokens go only to the host of
-// Config.BaseURL, over https (plain http only on loopback). Requests go
-// through the SDK's middleware: its retry handler (configured: the SDK's
-// panics when ShouldRetry is unset) honours Retry-After on 429, 503 and
-// 504; request bodies are gzip-compressed.
+// StaticToken against an emulator (a credential that never prints its
+// token). Tokens go only to the host of Config.BaseURL, over https (plain
+// http only on loopback). A credential Entra ID refuses (400/401 from the
+// token endpoint: invalid_client, a wrong or expired secret) fails with
+// connector.ErrAccessDenied, marked permanent: it is not retried until
+// the configuration changes. Requests go through the SDK's middleware:
+// its retry handler (configured: the SDK's panics when ShouldRetry is
+// unset) honours Retry-After on 429, 503 and 504, capped at
+// Config.MaxRetryAfter (default 5 minutes: a Retry-After of a day would
+// stop every worker for a day); request bodies are gzip-compressed.
 //
 // # Import
 //
@@ -51,6 +56,49 @@
 // run of unthrottled batches. A request that still fails after
 // Config.MaxAttempts fails its change alone; the others are applied.
 //
+// # Exactly-once creates
+//
+// Graph names the objects it creates (users/{id}), so a create cannot be
+// recognised afterwards by a name the connector chose, and Graph has no
+// idempotency key. A create is therefore recognised by the source anchor
+// it carries: onPremisesImmutableId for users, the directory extension
+// Config.GroupAnchor for groups (which is why groups are created only
+// with one: New refuses a configuration that includes groups without a
+// GroupAnchor, unless Config.NoGroupCreates, and a group Add without a
+// value of it fails with connector.ErrInvalidObject).
+//
+//   - A lost response: when a create fails in a way that may have been
+//     applied (a 5xx, a 504 of the $batch, a connection reset, a timeout, a
+//     truncated body, a $batch response without the request), the
+//     connector looks the object up by its anchor before sending the
+//     create again. Found, the create was applied: its id is the Add's
+//     anchor, and what followed the create (members beyond the first 20)
+//     is sent. A throttled (429) or not-run (424) create is sent again
+//     without a look-up. A user without an onPremisesImmutableId is looked
+//     up by userPrincipalName and taken as created only if it holds every
+//     value the create sent.
+//   - A create the engine did not record (a crash after Graph applied it):
+//     the engine sends the Add again, or adopts the object its next import
+//     reports, through connector.AddMatcher, which the Connector
+//     implements with the same attributes. A group Add looks for a group
+//     carrying its anchor before creating one; a user Add that collides on
+//     a unique property (userPrincipalName, proxyAddresses) with a user
+//     carrying its own onPremisesImmutableId takes that user over: it is
+//     never quarantined, nor treated as a duplicate.
+//   - A delete sent again after a lost response finds the object gone,
+//     which is its outcome; a first delete of a missing object still
+//     reports connector.ErrNoSuchObject.
+//
+// Limits: Graph's directory is eventually consistent, and a look-up made
+// right after a lost response may not see an object created a moment
+// before on another replica. For users the second create then collides
+// on onPremisesImmutableId or userPrincipalName and is resolved as above;
+// a group has no unique property, so a group created in that window could
+// be made twice (the engine's next import then reports two groups with
+// one anchor). An object created without an anchor (a user without
+// onPremisesImmutableId whose values changed between the attempts) cannot
+// be recognised.
+//
 // # Matching and duplicate attributes
 //
 // As Entra Connect does: a user create whose onPremisesImmutableId is
@@ -60,10 +108,11 @@
 // it holds a directory role or is anchored to another source object.
 // Otherwise the conflicting value is quarantined: a userPrincipalName
 // becomes prefix+4 digits@initial domain, a mail is left out, and the
-// change succeeds with a warning in its ExportResult. Graph has no
-// onPremisesImmutableId on groups: Config.GroupAnchor names a directory
-// extension that carries the source anchor and is looked up before a
-// group is created.
+// change succeeds with a warning in its ExportResult; a conflict with a
+// user carrying the create's own onPremisesImmutableId is that user, never
+// a quarantine. Graph has no onPremisesImmutableId on groups:
+// Config.GroupAnchor names a directory extension that carries the source
+// anchor and is looked up before a group is created.
 //
 // # What Graph allows
 //
@@ -84,7 +133,9 @@
 // and 403, connector.ErrUnavailable for throttling and 5xx,
 // connector.ErrWatermarkExpired for an expired delta link,
 // connector.ErrConstraint for other refusals. Transport failures wrap
-// connector.ErrUnavailable.
+// connector.ErrUnavailable; a refused credential wraps
+// connector.ErrAccessDenied and is permanent (connector.IsRetryable is
+// false).
 //
 // # Concurrency
 //

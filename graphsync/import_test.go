@@ -130,6 +130,6 @@ func TestSelect(t *testing.T) {
 	assert.Contains(t, srv.Requests()[0].Query, "userPrincipalName")
 	assert.NotContains(t, srv.Requests()[0].Query, "jobTitle")
 
-	_, err = graphsync.New(graphsync.Config{Credential: graphsync.StaticToken("x"), Select: map[string][]string{"user": {"nope"}}})
+	_, err = graphsync.New(graphsync.Config{Credential: graphsync.StaticToken("x"), Types: []string{graphsync.TypeUser}, Select: map[string][]string{"user": {"nope"}}})
 	assert.ErrorContains(t, err, `"nope"`)
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -165,6 +166,10 @@ func NewServer(opts Options) *Server {
 
 // URL returns the base URL, https://127.0.0.1:port, without /v1.0.
 func (s *Server) URL() string { return s.ts.URL }
+
+// Certificate returns the server's TLS certificate, for a client in
+// another process (its PEM encoding in a file) to trust.
+func (s *Server) Certificate() *x509.Certificate { return s.ts.Certificate() }
 
 // Client returns an HTTP client trusting the server's certificate.
 func (s *Server) Client() *http.Client { return s.ts.Client() }

@@ -119,22 +119,34 @@ func child(dir string) int {
 		return fail(exitFailed, "%v", err)
 	}
 	defer src.Close()
-	tgt, err := openTgt(dir)
+	src.Hook = k.hit
+	var tgt connector.Connector
+	rulesFile := "testdata/rules.yaml"
+	if url := os.Getenv(graphEnv); url != "" {
+		tgt, err = openGraph(url, os.Getenv(graphCAEnv), k.hit)
+		rulesFile = "testdata/rules-graph.yaml"
+	} else {
+		var d *Dir
+		d, err = openTgt(dir)
+		if d != nil {
+			d.Hook = k.hit
+			tgt = d
+		}
+	}
 	if err != nil {
 		return fail(exitFailed, "%v", err)
 	}
 	defer tgt.Close()
-	src.Hook, tgt.Hook = k.hit, k.hit
 	store, err := openStore(ctx, os.Getenv(backendEnv), os.Getenv(locEnv))
 	if err != nil {
 		return fail(exitFailed, "%v", err)
 	}
 	defer store.Close()
-	data, err := os.ReadFile("testdata/rules.yaml")
+	data, err := os.ReadFile(rulesFile)
 	if err != nil {
 		return fail(exitFailed, "%v", err)
 	}
-	rf, err := rules.Parse("testdata/rules.yaml", data)
+	rf, err := rules.Parse(rulesFile, data)
 	if err != nil {
 		return fail(exitFailed, "%v", err)
 	}

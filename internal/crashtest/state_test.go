@@ -38,6 +38,21 @@ type state struct {
 // capture reads the state of a run from its journals and store.
 func capture(t *testing.T, b *backend, dir, loc string) *state {
 	t.Helper()
+	return captureNamed(t, b, dir, loc, nil)
+}
+
+// captureNamed is capture with the target's DNs renamed by names (folded
+// DN → stable name): a target that names its objects itself (Graph's
+// users/{id}) gives them other names in another run.
+func captureNamed(t *testing.T, b *backend, dir, loc string, names map[string]string) *state {
+	t.Helper()
+	rename := func(c, dn string) string {
+		f := connector.FoldDN(dn)
+		if n, ok := names[f]; ok && c == "tgt" {
+			return n
+		}
+		return f
+	}
 	ctx := context.Background()
 	st := &state{Target: map[string]string{}, Entries: map[string]string{}, Objects: map[string]string{}, srcWM: -1}
 
@@ -108,7 +123,7 @@ func capture(t *testing.T, b *backend, dir, loc string) *state {
 		if o.Connector == "src" {
 			return "src:" + string(o.Anchor)
 		}
-		return o.Connector + ":" + connector.FoldDN(o.DN)
+		return o.Connector + ":" + rename(o.Connector, o.DN)
 	}
 	for c, objs := range objects {
 		byAnchor[c] = map[string]string{}
@@ -162,18 +177,18 @@ func capture(t *testing.T, b *backend, dir, loc string) *state {
 		for _, o := range objs {
 			var b strings.Builder
 			fmt.Fprintf(&b, "%s dn=%q pending=%s changed=%q entry=%s link=%s rule=%q error=%q %s",
-				o.Type, connector.FoldDN(o.DN), o.Pending, o.Changed, named(entryKey, o.EntryID, "entry:"), o.LinkType, o.Rule, o.Error,
+				o.Type, rename(c, o.DN), o.Pending, o.Changed, named(entryKey, o.EntryID, "entry:"), o.LinkType, o.Rule, o.Error,
 				attrsText(o.Attrs, func(v connector.Value) string {
 					// A reference by DN (imported when its object did not
 					// exist yet) names the same object as one by anchor.
 					a, dn := v.Ref()
 					if a == "" {
-						return c + ":" + connector.FoldDN(dn)
+						return c + ":" + rename(c, dn)
 					}
 					return named(byAnchor[c], string(a), "anchor:")
 				}))
 			if x := o.Export; x != nil {
-				fmt.Fprintf(&b, " export=%s/%s dn=%q %s", x.Kind, x.State, connector.FoldDN(x.DN), attrsText(x.Attrs, func(v connector.Value) string {
+				fmt.Fprintf(&b, " export=%s/%s dn=%q %s", x.Kind, x.State, rename(c, x.DN), attrsText(x.Attrs, func(v connector.Value) string {
 					a, _ := v.Ref()
 					return named(byID, c+"/"+string(a), "id:")
 				}))
