@@ -129,9 +129,9 @@ func (c *Config) Validate() error {
 	case c.URL == "":
 		errs = append(errs, errors.New("url is required"))
 	case err != nil:
-		errs = append(errs, fmt.Errorf("url %q: %w", c.URL, err))
+		errs = append(errs, fmt.Errorf("url %q: not a valid URL", redactURL(c.URL))) // url.Parse's error repeats the URL
 	case u.Scheme != "ldap" && u.Scheme != "ldaps":
-		errs = append(errs, fmt.Errorf("url %q: scheme must be ldap or ldaps", c.URL))
+		errs = append(errs, fmt.Errorf("url %q: scheme must be ldap or ldaps", redactURL(c.URL)))
 	}
 	if c.BindDN == "" {
 		errs = append(errs, errors.New("bindDN is required"))
