@@ -142,6 +142,17 @@
 // needs no runtime cost tracking; any other evaluation is tracked and
 // stops with ErrCostLimit when it exceeds the limit.
 //
+// Sizes are bounded too, so that a hostile value cannot exhaust memory
+// before the cost is counted: each string, bytes or reference value an
+// expression reads, and the DN and anchor, must be at most
+// Env.MaxValueSize bytes (DefaultMaxValueSize, 1 MiB); and the functions
+// that build larger values than they read — replace, join, format, string,
+// bytes and list concatenation — predict their result's size before they
+// allocate and refuse one over the same limit. Both fail the evaluation
+// with ErrValueTooLarge (and ErrEval), naming the attribute or the
+// function. Evaluation honours its context: comprehensions check it every
+// 100 iterations and stop with the context's error.
+//
 // # Other expression languages
 //
 // Options.Evaluator plugs another language: an Evaluator compiles an
