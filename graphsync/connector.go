@@ -46,6 +46,7 @@ func New(cfg Config) (*Connector, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	cfg.Credential = sealCredential(cfg.Credential)
 	if err := checkSelect(cfg); err != nil {
 		return nil, fmt.Errorf("graphsync: invalid config: %w", err)
 	}
