@@ -292,7 +292,25 @@ func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	return nil
 }
 
-func (sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+// EstimateCallCost bounds the results of the escaping functions: at most
+// three bytes per byte of the value (escapeRDN writes \00 for a NUL).
+func (e sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	switch overloadID {
+	case "escapeRDN_string", "rdn_string_string":
+		var sz cost.SizeEstimate
+		for _, a := range args {
+			asz := a.ComputedSize()
+			if asz == nil {
+				asz = e.EstimateSize(a)
+			}
+			if asz == nil {
+				return nil
+			}
+			sz = sz.Add(*asz)
+		}
+		out := sz.Multiply(cost.FixedSizeEstimate(3)).Add(cost.FixedSizeEstimate(1))
+		return cost.NewCallEstimate(sz.MultiplyByCostFactor(0.1), &out)
+	}
 	return nil
 }
 

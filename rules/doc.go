@@ -126,11 +126,18 @@
 //	dnComponent(string, int) string  unescaped value of the n-th RDN, from 1 at the left (Entra Connect's DNComponent)
 //	dnComponentRev(string, int) string  the same, counting from the right
 //	dnParent(string) string          the DN without its first RDN
+//	escapeRDN(string) string         the value escaped for an RDN (RFC 4514: " + , ; < > \, leading # or space, trailing space, NUL)
+//	rdn(string, string) string       attribute=escaped value: rdn("cn", source.displayName) + ",ou=users,dc=contoso,dc=com"
 //	fileTimeToTime(int) timestamp    Windows FILETIME (accountExpires, pwdLastSet) to a time; 0 and "never" give 9999-12-31T23:59:59Z
 //	coalesce(list(T)) T              the first element that is not null nor empty; null when none
 //	Null(), AuthoritativeNull(), IgnoreThisFlow()   special results (above)
 //
 // Entra Connect's IIF is CEL's conditional, cond ? a : b.
+//
+// Build DNs with rdn or escapeRDN, never by concatenating a value: a
+// displayName "Mallory,ou=admins" in "cn=" + source.displayName + ",ou=users"
+// makes a DN in another OU, and "x+uid=root" a multi-valued RDN; escaped,
+// each stays one value of one RDN under the intended parent.
 //
 // # Cost
 //
