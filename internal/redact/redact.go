@@ -7,16 +7,20 @@ import (
 	"strings"
 )
 
-// URL returns raw with the password of its user information replaced by
-// "xxxxx" (url.URL.Redacted). Text that does not parse as a URL is cut
-// before its last '@', so that it cannot echo a password either.
+// URL returns raw for an error message or a log without the user
+// information that may hold a password: when raw holds an '@',
+// everything from after the scheme up to its last '@' is replaced by "…"
+// ("ldaps://admin:pw@dc1:636" gives "ldaps://…@dc1:636"). Cutting at the
+// last '@' rather than parsing holds also when a '/', '?' or '#' in the
+// user name moves the password out of the URL's user information.
 func URL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndexByte(raw, '@'); i >= 0 {
-			return "…" + raw[i:]
-		}
+	i := strings.LastIndexByte(raw, '@')
+	if i < 0 {
 		return raw
 	}
-	return u.Redacted()
+	prefix := ""
+	if u, err := url.Parse(raw); err == nil && u.Scheme != "" && strings.HasPrefix(raw, u.Scheme+"://") {
+		prefix = u.Scheme + "://"
+	}
+	return prefix + "…" + raw[i:]
 }
