@@ -15,7 +15,7 @@ import (
 	"github.com/idbridge/idbridge/graphsync"
 )
 
-const redactToken = "eyJ-token-graph-zk3"
+const redactToken = "Sekr1t-graph-token-zk3"
 
 func TestConnectorNeverPrintsItsToken(t *testing.T) {
 	for _, cred := range []struct {

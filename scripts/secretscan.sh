@@ -4,9 +4,10 @@
 # reaches a log line or an error message leaks in production too.
 #
 # The secrets are: the passwords of the test servers (IDBRIDGE_*_PASSWORD,
-# as the scripts in scripts/servers print them), every string literal of 6
+# as the scripts in scripts/servers print them), every string literal of 8
 # characters or more given to connector.NewSecret or graphsync.StaticToken
-# in a test file, and the Graph emulator's test token. Usage:
+# in a test file, every literal starting "Sekr1t-" in a test file (name the
+# test secrets of new tests so), and the Graph emulator's test token. Usage:
 #   bash scripts/secretscan.sh test-output.log
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +18,15 @@ while IFS='=' read -r key value; do
   case "$key" in IDBRIDGE_*_PASSWORD) secrets+=("$value");; esac
 done < <(env)
 while IFS= read -r s; do secrets+=("$s"); done < <(
-  git ls-files '*_test.go' | xargs grep -ohE '(NewSecret|StaticToken)\("[^"\\]{6,}"\)' |
+  git ls-files '*_test.go' | xargs grep -ohE '(NewSecret|StaticToken)\("[^"\\]{8,}"\)' |
     sed -E 's/^[A-Za-z]+\("(.*)"\)$/\1/' | sort -u)
+while IFS= read -r s; do secrets+=("$s"); done < <(
+  git ls-files '*_test.go' | xargs grep -ohE '"Sekr1t-[^"\]*"' | tr -d '"' | sort -u)
 secrets+=("test-token")
 
 found=0
 for s in "${secrets[@]}"; do
-  if [ ${#s} -lt 6 ]; then
+  if [ ${#s} -lt 8 ]; then
     echo "secretscan: a test secret of ${#s} characters is too short to scan for; give it a distinctive value" >&2
     continue
   fi
