@@ -9,7 +9,10 @@
 //
 // Config.Credential is any azcore.TokenCredential: an azidentity client
 // secret, certificate or managed identity credential in production,
-// StaticToken against an emulator. Tokens go only to the host of
+// StaticToken against an emulator, or SecretToken for a token read as a
+// connector.Secret (env:, file:). A Connector and a StaticToken print as
+// redacted with every fmt verb and through log/slog; New keeps a
+// StaticToken as a Secret. Tokens go only to the host of
 // Config.BaseURL, over https (plain http only on loopback). Requests go
 // through the SDK's middleware: its retry handler (configured: the SDK's
 // panics when ShouldRetry is unset) honours Retry-After on 429, 503 and
