@@ -1,6 +1,6 @@
 # `make test` is the one command that passes the tests on a fresh Debian
 # machine: it installs and starts the servers the integration tests need.
-.PHONY: test unit quickstart bench bench-full gobench lint
+.PHONY: test unit quickstart bench bench-full gobench lint fuzz vuln vuln-offline
 
 test:
 	bash scripts/test.sh
@@ -30,3 +30,16 @@ bench-full:
 # The packages' own Go benchmarks.
 gobench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target for FUZZTIME each (default 30s): make fuzz FUZZTIME=5m.
+FUZZTIME ?= 30s
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+# govulncheck against vuln.go.dev; vuln-offline builds the database from
+# the golang.org/x/vulndb module (through the module proxy) instead.
+vuln:
+	bash scripts/vuln.sh
+
+vuln-offline:
+	VULNDB=offline bash scripts/vuln.sh

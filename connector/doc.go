@@ -27,7 +27,12 @@
 // # Secrets
 //
 // Passwords travel as Secret, which formats as "[redacted]" everywhere
-// except through Reveal.
+// (every fmt verb, reflection over a struct that holds one, log/slog,
+// JSON and YAML encoders) except through Reveal. A Secret decodes from a
+// JSON or YAML configuration as the text itself, env:NAME (an environment
+// variable) or file:PATH (a file's content); SecretFromEnv and
+// SecretFromFile do the same from code. Duration is a time.Duration that
+// configuration files write as "30s".
 //
 // # Concurrency
 //

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/idbridge/idbridge/internal/redact"
 )
 
 // DefaultBaseURL is Microsoft Graph v1.0 in the global cloud.
@@ -180,9 +182,9 @@ func (c Config) Validate() error {
 		u, err := url.Parse(c.BaseURL)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("BaseURL: %w", err))
+			errs = append(errs, fmt.Errorf("BaseURL %q: not a valid URL", redact.URL(c.BaseURL))) // url.Parse's error repeats the URL
 		case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
-			errs = append(errs, fmt.Errorf("BaseURL %q: Graph is reached over https (plain http only on a loopback address)", c.BaseURL))
+			errs = append(errs, fmt.Errorf("BaseURL %q: Graph is reached over https (plain http only on a loopback address)", redact.URL(c.BaseURL)))
 		}
 	}
 	for _, t := range c.Types {

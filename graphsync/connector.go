@@ -39,9 +39,6 @@ var (
 	_ connector.ExportBatcher  = (*Connector)(nil)
 )
 
-// String describes the connector without its credential.
-func (c *Connector) String() string { return "graphsync.Connector(" + c.cfg.BaseURL + ")" }
-
 // New returns a connector for the tenant cfg.Credential reaches. It makes
 // no request: the first one is made by the first import or export.
 func New(cfg Config) (*Connector, error) {

@@ -9,14 +9,16 @@
 //
 // Config.Credential is any azcore.TokenCredential: an azidentity client
 // secret, certificate or managed identity credential in production,
-// StaticToken against an emulator (a credential that never prints its
-// token). Tokens go only to the host of Config.BaseURL, over https (plain
-// http only on loopback). A credential Entra ID refuses (400/401 from the
-// token endpoint: invalid_client, a wrong or expired secret) fails with
-// connector.ErrAccessDenied, marked permanent: it is not retried until
-// the configuration changes. Requests go through the SDK's middleware:
-// its retry handler (configured: the SDK's panics when ShouldRetry is
-// unset) honours Retry-After on 429, 503 and 504, capped at
+// StaticToken against an emulator, or SecretToken for a token read as a
+// connector.Secret (env:, file:). A Connector and a StaticToken print as
+// redacted with every fmt verb and through log/slog; New keeps a
+// token as a connector.Secret. Tokens go only to the host of Config.BaseURL,
+// over https (plain http only on loopback). A credential Entra ID refuses
+// (400/401 from the token endpoint: invalid_client, a wrong or expired
+// secret) fails with connector.ErrAccessDenied, marked permanent: it is not
+// retried until the configuration changes. Requests go through the SDK's
+// middleware: its retry handler (configured: the SDK's panics when
+// ShouldRetry is unset) honours Retry-After on 429, 503 and 504, capped at
 // Config.MaxRetryAfter (default 5 minutes: a Retry-After of a day would
 // stop every worker for a day); request bodies are gzip-compressed.
 //

@@ -111,15 +111,23 @@ func (e *celEvaluator) Compile(expr string, env *Env) (Program, error) {
 		return nil, fmt.Errorf("%w: estimated cost %d is over the limit %d (assuming at most %d values per attribute and %d bytes per value)",
 			ErrCostLimit, est.Max, limit, estimatedMaxValues, estimatedMaxValueSize)
 	}
-	p := &celProgram{result: env.Result, src: ce.src, tgt: ce.tgt}
-	if p.prg, err = ce.env.Program(ast, cel.CostLimit(limit), cel.EvalOptions(cel.OptOptimize)); err != nil {
+	p := &celProgram{result: env.Result, src: ce.src, tgt: ce.tgt, maxSize: env.MaxValueSize}
+	if p.maxSize <= 0 {
+		p.maxSize = DefaultMaxValueSize
+	}
+	bound, err := boundGrowth(ce.env, p.maxSize)
+	if err != nil {
+		return nil, err
+	}
+	opts := []cel.ProgramOption{bound, cel.EvalOptions(cel.OptOptimize), cel.InterruptCheckFrequency(interruptCheckFrequency)}
+	if p.prg, err = ce.env.Program(ast, append(opts, cel.CostLimit(limit))...); err != nil {
 		return nil, &ExprError{Msg: err.Error()}
 	}
 	if estimated && p.analyze(ast, ce) {
 		// Within the estimate's assumptions the cost is at most est.Max,
 		// within the limit: runtime cost tracking, which halves the speed
 		// of small expressions, would be redundant.
-		if p.untracked, err = ce.env.Program(ast, cel.EvalOptions(cel.OptOptimize)); err != nil {
+		if p.untracked, err = ce.env.Program(ast, opts...); err != nil {
 			return nil, &ExprError{Msg: err.Error()}
 		}
 	}
@@ -284,7 +292,25 @@ func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	return nil
 }
 
-func (sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+// EstimateCallCost bounds the results of the escaping functions: at most
+// three bytes per byte of the value (escapeRDN writes \00 for a NUL).
+func (e sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	switch overloadID {
+	case "escapeRDN_string", "rdn_string_string":
+		var sz cost.SizeEstimate
+		for _, a := range args {
+			asz := a.ComputedSize()
+			if asz == nil {
+				asz = e.EstimateSize(a)
+			}
+			if asz == nil {
+				return nil
+			}
+			sz = sz.Add(*asz)
+		}
+		out := sz.Multiply(cost.FixedSizeEstimate(3)).Add(cost.FixedSizeEstimate(1))
+		return cost.NewCallEstimate(sz.MultiplyByCostFactor(0.1), &out)
+	}
 	return nil
 }
 
@@ -344,7 +370,7 @@ func fieldType(a connector.Attribute) *types.FieldType {
 			vs := o.attrs[name]
 			elems := make([]ref.Val, len(vs))
 			for i, v := range vs {
-				e, err := toCEL(v, typ, name)
+				e, err := toCEL(v, typ, name, o.max)
 				if err != nil {
 					return nil, err
 				}
@@ -364,7 +390,7 @@ func fieldType(a connector.Attribute) *types.FieldType {
 		if len(vs) == 0 {
 			return zeroCEL(typ), nil
 		}
-		return toCEL(vs[0], typ, name)
+		return toCEL(vs[0], typ, name, o.max)
 	}
 	return ft
 }
@@ -385,9 +411,17 @@ func zeroCEL(t connector.AttrType) ref.Val {
 	return types.String("")
 }
 
-func toCEL(v connector.Value, t connector.AttrType, name string) (ref.Val, error) {
+// toCEL converts a value of the attribute name to CEL; a string, bytes or
+// reference value of more than max bytes is refused with ErrValueTooLarge.
+func toCEL(v connector.Value, t connector.AttrType, name string, max int) (ref.Val, error) {
 	if v.Type() != t {
 		return nil, fmt.Errorf("attribute %s holds a %s value, the schema says %s", name, v.Type(), t)
+	}
+	switch t {
+	case connector.String, connector.Bytes, connector.Reference:
+		if n := len(v.Key()); n > max {
+			return nil, fmt.Errorf("%w: attribute %s has a value of %d bytes, over the limit of %d", ErrValueTooLarge, name, n, max)
+		}
 	}
 	switch t {
 	case connector.String:
@@ -445,6 +479,7 @@ func (p *provider) NewValue(name string, fields map[string]ref.Val) ref.Val {
 type object struct {
 	t     *objType
 	attrs connector.Attributes
+	max   int // MaxValueSize
 }
 
 func (o *object) ConvertToNative(typeDesc reflect.Type) (any, error) {
@@ -494,6 +529,7 @@ type celProgram struct {
 	untracked cel.Program // without; nil when the expression's reads cannot be bounded
 	result    ResultType
 	src, tgt  *objType
+	maxSize   int // Env.MaxValueSize or its default
 
 	srcReads, tgtReads   []string // attributes read
 	readsDN, readsAnchor bool
@@ -504,25 +540,31 @@ func (p *celProgram) Eval(ctx context.Context, in *Input, dst []connector.Value)
 	if err := ctx.Err(); err != nil {
 		return dst, NotNull, err
 	}
+	if len(in.DN) > p.maxSize || len(in.Anchor) > p.maxSize {
+		return dst, NotNull, fmt.Errorf("%w: %w: a DN or anchor of %d bytes, over the limit of %d", ErrEval, ErrValueTooLarge, max(len(in.DN), len(in.Anchor)), p.maxSize)
+	}
 	a := activations.Get().(*activation)
-	a.src = object{t: p.src, attrs: in.Attrs}
+	a.src = object{t: p.src, attrs: in.Attrs, max: p.maxSize}
 	a.dn, a.anchor = in.DN, string(in.Anchor)
 	if p.tgt != nil {
-		a.tgt, a.hasTgt = object{t: p.tgt, attrs: in.Target}, true
+		a.tgt, a.hasTgt = object{t: p.tgt, attrs: in.Target, max: p.maxSize}, true
 	}
 	prg := p.prg
 	if p.untracked != nil && p.bounded(in) {
 		prg = p.untracked
 	}
-	out, _, err := prg.Eval(a)
+	out, _, err := prg.ContextEval(ctx, a)
 	*a = activation{}
 	activations.Put(a)
 	if err != nil {
 		var ce interpreter.EvalCancelledError
-		if errors.As(err, &ce) && ce.Cause == interpreter.CostLimitExceeded {
+		switch {
+		case errors.As(err, &ce) && ce.Cause == interpreter.CostLimitExceeded:
 			return dst, NotNull, fmt.Errorf("%w: %v", ErrCostLimit, err)
+		case ctx.Err() != nil:
+			return dst, NotNull, fmt.Errorf("rules: evaluation stopped: %w", context.Cause(ctx))
 		}
-		return dst, NotNull, fmt.Errorf("%w: %v", ErrEval, err)
+		return dst, NotNull, fmt.Errorf("%w: %w", ErrEval, err)
 	}
 	return appendResult(dst, out, p.result, true)
 }

@@ -126,11 +126,18 @@
 //	dnComponent(string, int) string  unescaped value of the n-th RDN, from 1 at the left (Entra Connect's DNComponent)
 //	dnComponentRev(string, int) string  the same, counting from the right
 //	dnParent(string) string          the DN without its first RDN
+//	escapeRDN(string) string         the value escaped for an RDN (RFC 4514: " + , ; < > \, leading # or space, trailing space, NUL)
+//	rdn(string, string) string       attribute=escaped value: rdn("cn", source.displayName) + ",ou=users,dc=contoso,dc=com"
 //	fileTimeToTime(int) timestamp    Windows FILETIME (accountExpires, pwdLastSet) to a time; 0 and "never" give 9999-12-31T23:59:59Z
 //	coalesce(list(T)) T              the first element that is not null nor empty; null when none
 //	Null(), AuthoritativeNull(), IgnoreThisFlow()   special results (above)
 //
 // Entra Connect's IIF is CEL's conditional, cond ? a : b.
+//
+// Build DNs with rdn or escapeRDN, never by concatenating a value: a
+// displayName "Mallory,ou=admins" in "cn=" + source.displayName + ",ou=users"
+// makes a DN in another OU, and "x+uid=root" a multi-valued RDN; escaped,
+// each stays one value of one RDN under the intended parent.
 //
 // # Cost
 //
@@ -141,6 +148,17 @@
 // attributes, typically). Evaluation of an object within those assumptions
 // needs no runtime cost tracking; any other evaluation is tracked and
 // stops with ErrCostLimit when it exceeds the limit.
+//
+// Sizes are bounded too, so that a hostile value cannot exhaust memory
+// before the cost is counted: each string, bytes or reference value an
+// expression reads, and the DN and anchor, must be at most
+// Env.MaxValueSize bytes (DefaultMaxValueSize, 1 MiB); and the functions
+// that build larger values than they read — replace, join, format, string,
+// bytes and list concatenation — predict their result's size before they
+// allocate and refuse one over the same limit. Both fail the evaluation
+// with ErrValueTooLarge (and ErrEval), naming the attribute or the
+// function. Evaluation honours its context: comprehensions check it every
+// 100 iterations and stop with the context's error.
 //
 // # Other expression languages
 //

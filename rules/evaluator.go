@@ -42,6 +42,12 @@ type Env struct {
 	Result ResultType
 	// CostLimit bounds the cost of one evaluation.
 	CostLimit uint64
+	// MaxValueSize bounds, in bytes, each string, bytes or reference value
+	// (and the DN and anchor) an expression reads, and each value a
+	// string-growing function (replace, join, format, concatenation)
+	// builds, in bytes or list elements: beyond it evaluation fails with
+	// ErrValueTooLarge before allocating. 0 means DefaultMaxValueSize.
+	MaxValueSize int
 }
 
 // ResultType is the type an expression must produce: one value of Type,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,16 @@ func (identityLib) CompileOptions() []cel.EnvOption {
 				return types.String("")
 			}
 			return types.String(rdnValue(rdns[len(rdns)-n]))
+		}))),
+		cel.Function("escapeRDN", cel.Overload("escapeRDN_string", []*cel.Type{str}, str, unary(func(a ref.Val) ref.Val {
+			return types.String(escapeRDNValue(string(a.(types.String))))
+		}))),
+		cel.Function("rdn", cel.Overload("rdn_string_string", []*cel.Type{str, str}, str, binary(func(a, b ref.Val) ref.Val {
+			attr := string(a.(types.String))
+			if !rdnAttr.MatchString(attr) {
+				return types.NewErr("rdn: %q is not an attribute name", attr)
+			}
+			return types.String(attr + "=" + escapeRDNValue(string(b.(types.String))))
 		}))),
 		cel.Function("dnParent", cel.Overload("dnParent_string", []*cel.Type{str}, str, unary(func(a ref.Val) ref.Val {
 			return types.String(dnParentOf(string(a.(types.String))))
@@ -143,6 +154,34 @@ func toBase64(v ref.Val) ref.Val {
 		return types.String(base64.StdEncoding.EncodeToString([]byte(b)))
 	}
 	return types.MaybeNoSuchOverloadErr(v)
+}
+
+// rdnAttr is an attribute type of an RDN: a name (RFC 4512 descr) or an
+// OID.
+var rdnAttr = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)*)$`)
+
+// escapeRDNValue escapes s for use as an attribute value in an RDN, as
+// RFC 4514 section 2.4 says: a backslash before each of " + , ; < > \, a
+// leading '#' or space and a trailing space, and NUL as \00. The result
+// always reads back as the one value s: "Mallory,ou=admins" cannot add an
+// RDN, nor "x+uid=root" a second value to this one.
+func escapeRDNValue(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 0:
+			b.WriteString(`\00`)
+			continue
+		case strings.IndexByte(`"+,;<>\`, c) >= 0,
+			i == 0 && (c == '#' || c == ' '),
+			i == len(s)-1 && c == ' ':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 // splitDN splits a DN into its RDNs, honouring backslash escapes.

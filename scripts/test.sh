@@ -3,7 +3,8 @@
 # real servers the integration tests need (each scripts/servers/*.sh installs
 # its server with apt when missing, starts it on 127.0.0.1 in a temporary
 # directory and prints KEY=value lines that the tests read), then every test
-# under -race, then the servers are stopped.
+# under -race, a scan of the tests' output for the test secrets, a brief
+# run of every fuzz target, then the servers are stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,4 +55,18 @@ for script in scripts/servers/*.sh; do
 done
 
 say "go test -race"
-go test -race -count=1 -timeout 20m ${GOTESTFLAGS:-} ./...
+# -v so that every log line and error the tests print is in the output the
+# secret scan reads.
+go test -race -count=1 -v -timeout 20m ${GOTESTFLAGS:-} ./... >"$work/test.log" 2>&1 &
+tester=$!
+tail -n +1 -f "$work/test.log" --pid=$tester | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' || true
+if ! wait $tester; then
+  echo "tests failed; their output:"; grep -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS|PASS$)' "$work/test.log" | tail -n 300
+  exit 1
+fi
+
+say "secret scan"
+bash scripts/secretscan.sh "$work/test.log"
+
+say "fuzz (${FUZZTIME:=2s} per target)"
+FUZZTIME=$FUZZTIME bash scripts/fuzz.sh

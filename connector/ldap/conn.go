@@ -80,7 +80,7 @@ func (s *session) dial(ctx context.Context) (*ldap.Conn, error) {
 	}
 	if err := do(ctx, c, func() error { return c.Bind(s.cfg.BindDN, s.cfg.Password.Reveal()) }); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("ldap: binding to %s as %q: %w", s.cfg.URL, s.cfg.BindDN, mapErr(err))
+		return nil, fmt.Errorf("ldap: binding to %s as %q: %w", redactURL(s.cfg.URL), s.cfg.BindDN, mapErr(err))
 	}
 	return c, nil
 }
@@ -115,7 +115,7 @@ func (s *session) dialUnbound(ctx context.Context) (*ldap.Conn, error) {
 		return nil, ctx.Err()
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("ldap: connecting to %s: %w", s.cfg.URL, mapErr(r.err))
+			return nil, fmt.Errorf("ldap: connecting to %s: %w", redactURL(s.cfg.URL), mapErr(r.err))
 		}
 		c = r.c
 	}
@@ -123,7 +123,7 @@ func (s *session) dialUnbound(ctx context.Context) (*ldap.Conn, error) {
 	if u.Scheme == "ldap" && !s.cfg.Plaintext {
 		if err := do(ctx, c, func() error { return c.StartTLS(s.tls) }); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("ldap: StartTLS with %s: %w", s.cfg.URL, mapErr(err))
+			return nil, fmt.Errorf("ldap: StartTLS with %s: %w", redactURL(s.cfg.URL), mapErr(err))
 		}
 	}
 	return c, nil

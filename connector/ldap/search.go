@@ -170,13 +170,3 @@ func (c *Connector) overlaps(dn string) bool {
 	}
 	return false
 }
-
-// redactURL removes the user-info (a password, perhaps) from an LDAP URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	u.User = nil
-	return u.String()
-}

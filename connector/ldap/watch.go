@@ -24,7 +24,7 @@ func (c *Connector) Watch(ctx context.Context, notify func()) error {
 		return c.pollDirSync(ctx, notify)
 	}
 	if !c.root.syncrepl {
-		return fmt.Errorf("ldap: %s offers no content synchronization to watch: %w", c.cfg.URL, connector.ErrUnsupported)
+		return fmt.Errorf("ldap: %s offers no content synchronization to watch: %w", redactURL(c.cfg.URL), connector.ErrUnsupported)
 	}
 	conn, err := c.s.dial(ctx)
 	if err != nil {

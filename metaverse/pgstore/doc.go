@@ -39,6 +39,16 @@
 // JSON-lines dump from one snapshot), Restorer (a checked dump replaces the
 // store's content in one transaction) and Statser.
 //
+// # Transport security
+//
+// Open refuses, with ErrInsecureTransport and before connecting, a DSN
+// that would reach a remote host without verifying its certificate:
+// PostgreSQL clients default to sslmode=prefer, which encrypts without
+// verification and falls back to plaintext. Use
+// sslmode=verify-full&sslrootcert=/path/ca.pem (or verify-ca); a loopback
+// host (localhost, 127.0.0.0/8, ::1) and a Unix socket need no TLS. Every
+// host of a multi-host DSN is checked.
+//
 // # Errors
 //
 // Transactions return metaverse.ErrNotFound, ErrConflict, ErrReadOnly and

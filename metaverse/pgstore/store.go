@@ -107,7 +107,10 @@ var _ metaverse.Store = (*Store)(nil)
 // Open connects to the database at dsn (a postgres:// URL or a key=value
 // string), creates the store's schema and tables or migrates them, and
 // refuses a schema written by a newer version with
-// metaverse.ErrIncompatible.
+// metaverse.ErrIncompatible. A DSN that would reach a remote host without
+// verifying its certificate (sslmode other than verify-full or verify-ca,
+// or require without sslrootcert) is refused with ErrInsecureTransport
+// before connecting; loopback hosts and Unix sockets are exempt.
 func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -121,6 +124,9 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 	if err != nil {
 		// The DSN may hold a password: do not repeat it.
 		return nil, errors.New("pgstore: cannot parse the DSN")
+	}
+	if err := checkTransport(&cfg.ConnConfig.Config); err != nil {
+		return nil, err
 	}
 	cfg.MaxConns = o.MaxConns
 	cfg.MinConns = o.MinConns

@@ -23,7 +23,7 @@ fi
 DIR=$(realpath -m "$DIR")
 SUFFIX=${SUFFIX:-dc=example,dc=test}
 ROOTDN="cn=admin,$SUFFIX"
-ROOTPW=${ROOTPW:-secret}
+ROOTPW=${ROOTPW:-Slapd-r00t-k7w}
 log() { echo "slapd.sh: $*" >&2; }
 
 stop() {

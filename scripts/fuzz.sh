@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module (each func FuzzX in a *_test.go
+# file) for FUZZTIME each (default 30s), one after the other, and prints
+# the executions each made. `make fuzz` runs it; `make test` runs it with
+# FUZZTIME=2s. A failure leaves its input under the package's
+# testdata/fuzz/FuzzX/ (commit it: it becomes a seed that plain go test
+# replays) and stops the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-30s}
+
+git ls-files '*_test.go' 2>/dev/null | xargs grep -l '^func Fuzz' | sort | while read -r file; do
+  pkg=./$(dirname "$file")
+  for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
+    out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || {
+      echo "$out"; echo "FAIL $pkg $name"; exit 1
+    }
+    execs=$(grep -o 'execs: [0-9]*' <<<"$out" | tail -1)
+    printf '%-45s %-28s %s\n' "$pkg" "$name" "${execs:-execs: ?}"
+  done
+done
