@@ -221,7 +221,11 @@ func childMain() int {
 				"dst": &remoteconn.Client{URL: base + "/dst", Types: dstSchema, Node: out.node, Term: term.Load},
 			},
 			Rules:   rf,
-			Options: idbridge.Options{ExportBatchSize: 8, BatchSize: 50},
+			// The stream deletes and recreates many objects at once, on
+			// purpose: the mass-change guard's relative limits would stop
+			// it, and a transient refusal must not wait a minute.
+			Options: idbridge.Options{ExportBatchSize: 8, BatchSize: 50, ExportRetryBackoff: 200 * time.Millisecond,
+				MassChange: idbridge.MassChangeOptions{DeletePercent: -1, DisablePercent: -1, UpdatePercent: -1}},
 		},
 		Schedule: idbridge.Schedule{Interval: interval, OnCycle: func(_ *idbridge.CycleResult, err error) {
 			ev := event{Ev: "cycle", Term: term.Load()}

@@ -63,7 +63,7 @@ type ConnectorWhatIf struct {
 // sync on every connector, so that its connector spaces hold what the
 // connected systems hold now (the active server's exports included),
 // reports what its first export would do, refuses with a
-// *idbridge.DeletionThresholdError (matching idbridge.ErrDeletionThreshold)
+// *idbridge.MassChangeError (matching idbridge.ErrDeletionThreshold)
 // when a connector would lose more objects than the threshold allows
 // (unless Force), and then leaves staging mode (unless DryRun). Stop the
 // old active server first: two engines exporting to one system from two
@@ -135,7 +135,8 @@ func Promote(ctx context.Context, eng *idbridge.Engine, opts PromoteOptions) (*W
 		}
 		w.Connectors = append(w.Connectors, cw)
 		if opts.DeletionThreshold >= 0 && cw.Deletes > opts.DeletionThreshold && refused == nil {
-			refused = &idbridge.DeletionThresholdError{Connector: name, Deletes: cw.Deletes, Threshold: opts.DeletionThreshold}
+			refused = &idbridge.MassChangeError{Connector: name, Deletes: cw.Deletes, Threshold: opts.DeletionThreshold,
+				Exceeded: []idbridge.ExceededLimit{{Kind: idbridge.ChangeDelete, Count: cw.Deletes, Limit: opts.DeletionThreshold}}}
 		}
 	}
 	if refused != nil && !opts.Force {

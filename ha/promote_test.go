@@ -113,7 +113,7 @@ func TestPromoteDeletionThreshold(t *testing.T) {
 			require.NotNil(t, w)
 			if tc.refused {
 				require.ErrorIs(t, err, idbridge.ErrDeletionThreshold)
-				var dte *idbridge.DeletionThresholdError
+				var dte *idbridge.MassChangeError
 				require.ErrorAs(t, err, &dte)
 				assert.Equal(t, "dst", dte.Connector)
 				assert.Equal(t, 3, dte.Deletes)
