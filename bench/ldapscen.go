@@ -133,6 +133,9 @@ func (s *slapd) connector(base string) (*ldap.Connector, error) {
 		},
 		PageSize: 1000,
 		Timeout:  5 * time.Minute,
+		// The comparison is with ldapsearch of the people and groups:
+		// leave the containers out of both.
+		NoContainerTypes: true,
 	})
 }
 

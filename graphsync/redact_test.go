@@ -22,8 +22,8 @@ func TestConnectorNeverPrintsItsToken(t *testing.T) {
 		name string
 		cfg  graphsync.Config
 	}{
-		{"StaticToken", graphsync.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graphsync.StaticToken(redactToken)}},
-		{"SecretToken", graphsync.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graphsync.SecretToken(connector.NewSecret(redactToken))}},
+		{"StaticToken", graphsync.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graphsync.StaticToken(redactToken), Types: []string{graphsync.TypeUser}}},
+		{"SecretToken", graphsync.Config{BaseURL: "http://127.0.0.1:1/v1.0", Credential: graphsync.SecretToken(connector.NewSecret(redactToken)), Types: []string{graphsync.TypeUser}}},
 	} {
 		t.Run(cred.name, func(t *testing.T) {
 			c, err := graphsync.New(cred.cfg)
