@@ -157,7 +157,11 @@ func TestAddResultAnchorHeldByImportedObject(t *testing.T) {
 func TestAddResultAnchorHeldByAnotherEntrysObject(t *testing.T) {
 	var cloud *selfNaming
 	sameDN := func(text string) string {
-		return strings.Replace(text, `'"cn=" + source.employeeID + ",ou=users"'`, `'"cn=" + source.sn + ",ou=users"'`, 1)
+		out := strings.Replace(text, `'rdn("cn", source.employeeID) + ",ou=users"'`, `'rdn("cn", source.sn) + ",ou=users"'`, 1)
+		if out == text {
+			panic("merge_test: the rule file no longer builds the user DN from employeeID")
+		}
+		return out
 	}
 	f := newFixtureWith(t, idbridge.Options{}, fixtureSetup{rules: sameDN, wrap: func(name string, c connector.Connector) connector.Connector {
 		if name == "cloud" {
