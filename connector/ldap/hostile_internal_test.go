@@ -125,7 +125,7 @@ func TestURLPasswordNotEchoed(t *testing.T) {
 		require.Error(t, err, u)
 		assert.NotContains(t, err.Error(), "S3cret-pw", u)
 	}
-	assert.Equal(t, "ldap://host/dc=x??sub", redactURL("ldap://u:p@host/dc=x??sub"))
+	assert.Equal(t, "ldap://…@host/dc=x??sub", redactURL("ldap://u:p@host/dc=x??sub"), "the user info is replaced, so that a reader sees there was one")
 }
 
 // TestInsecureSkipVerifyWarns: a connector that does not verify the
@@ -169,7 +169,7 @@ func TestReferralReported(t *testing.T) {
 		assert.ErrorIs(t, oe, connector.ErrReferral)
 		assert.NotContains(t, oe.Error(), "pw")
 	}
-	assert.Equal(t, "ldap://other.example.test/OU=Far,OU=Staff,DC=example,DC=test", got[0].DN)
+	assert.Equal(t, "ldap://…@other.example.test/OU=Far,OU=Staff,DC=example,DC=test", got[0].DN)
 
 	// Subtrees outside every container: the Configuration partition a
 	// search of the domain head meets, an excluded subtree.
