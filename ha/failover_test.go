@@ -329,7 +329,7 @@ func (c *cluster) failover(kills int) (cycled, led []time.Duration) {
 		if i%2 == 0 {
 			hit := make(chan time.Time, 1)
 			var once sync.Once
-			c.server.BeforeExport = func(node string, term uint64, changes []connector.Change) int {
+			c.server.SetBeforeExport(func(node string, term uint64, changes []connector.Change) int {
 				n := len(changes)
 				if node == lead.Node {
 					once.Do(func() {
@@ -339,7 +339,7 @@ func (c *cluster) failover(kills int) (cycled, led []time.Duration) {
 					})
 				}
 				return n
-			}
+			})
 			select {
 			case killed = <-hit:
 			case <-time.After(10 * time.Second):
@@ -347,7 +347,7 @@ func (c *cluster) failover(kills int) (cycled, led []time.Duration) {
 				c.kill(lead.Node)
 				killed = time.Now()
 			}
-			c.server.BeforeExport = nil
+			c.server.SetBeforeExport(nil)
 		} else {
 			wait := time.Duration(r.IntN(400)) * time.Millisecond
 			<-time.After(wait) // not a synchronisation: a random point in the leader's work

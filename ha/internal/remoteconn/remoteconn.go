@@ -111,10 +111,19 @@ type Server struct {
 	mu      sync.Mutex
 	systems map[string]*memconn.System
 	writes  []Write
-	// BeforeExport, when set, is called with each export request before it
-	// is applied; it may block (to hold a batch) or apply part of it: it
-	// returns how many of the changes to apply (len(changes) for all).
-	BeforeExport func(node string, term uint64, changes []connector.Change) int
+	// beforeExport, when set, is called with each export request before it
+	// is applied (see SetBeforeExport).
+	beforeExport func(node string, term uint64, changes []connector.Change) int
+}
+
+// SetBeforeExport sets (nil: clears) a function called with each export
+// request before it is applied; it may block (to hold a batch) or apply
+// part of it: it returns how many of the changes to apply (len(changes) for
+// all). It may be called while the server serves.
+func (s *Server) SetBeforeExport(fn func(node string, term uint64, changes []connector.Change) int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeExport = fn
 }
 
 // NewServer serves systems.
@@ -181,8 +190,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			changes[i] = fromWire(in[i])
 		}
 		n := len(changes)
-		if s.BeforeExport != nil {
-			n = s.BeforeExport(node, term, changes)
+		s.mu.Lock()
+		before := s.beforeExport
+		s.mu.Unlock()
+		if before != nil {
+			n = before(node, term, changes)
 		}
 		res, err := c.Export(ctx, changes[:n])
 		if err != nil {
