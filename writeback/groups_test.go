@@ -87,6 +87,8 @@ func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
 	aad, err := graphsync.New(graphsync.Config{
 		BaseURL: g.srv.URL() + "/v1.0", Credential: graphsync.StaticToken(graphToken), HTTPClient: g.srv.Client(),
 		WriteBudget: graphsync.Unlimited, Types: []string{graphsync.TypeUser, graphsync.TypeGroup},
+		// Cloud groups are read, never created, by group writeback.
+		NoGroupCreates: true,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { aad.Close() })
