@@ -220,7 +220,7 @@ func childMain() int {
 				"src": &remoteconn.Client{URL: base + "/src", Types: srcSchema, Node: out.node},
 				"dst": &remoteconn.Client{URL: base + "/dst", Types: dstSchema, Node: out.node, Term: term.Load},
 			},
-			Rules:   rf,
+			Rules: rf,
 			// The stream deletes and recreates many objects at once, on
 			// purpose: the mass-change guard's relative limits would stop
 			// it, and a transient refusal must not wait a minute.
