@@ -29,6 +29,37 @@ import (
 
 type dirEnv struct{ url, base, bindDN, password, ca string }
 
+// loadDirEnv reads the variables make test's server script printed for
+// IDBRIDGE_<prefix>_*.
+func loadDirEnv(t testing.TB, prefix, what string) dirEnv {
+	return dirEnv{
+		url:      testenv.Get(t, "IDBRIDGE_"+prefix+"_URL", what),
+		base:     os.Getenv("IDBRIDGE_" + prefix + "_BASE_DN"),
+		bindDN:   os.Getenv("IDBRIDGE_" + prefix + "_BIND_DN"),
+		password: os.Getenv("IDBRIDGE_" + prefix + "_PASSWORD"),
+		ca:       os.Getenv("IDBRIDGE_" + prefix + "_CA"),
+	}
+}
+
+// newOU creates an OU of the test's own (rdnAttr "OU" or "ou"), deleted
+// with everything under it at the end.
+func (e dirEnv) newOU(t testing.TB, admin *goldap.Conn, rdnAttr string) string {
+	t.Helper()
+	ou := rdnAttr + "=" + unique("wb") + "," + e.base
+	addEntry(t, admin, ou, map[string][]string{"objectClass": {"organizationalUnit"}})
+	t.Cleanup(func() { deleteTree(admin, ou) })
+	return ou
+}
+
+func addEntry(t testing.TB, c *goldap.Conn, dn string, attrs map[string][]string) {
+	t.Helper()
+	req := goldap.NewAddRequest(dn, nil)
+	for k, v := range attrs {
+		req.Attribute(k, v)
+	}
+	require.NoError(t, c.Add(req), dn)
+}
+
 func (e dirEnv) tls(t testing.TB) *tls.Config {
 	t.Helper()
 	pem, err := os.ReadFile(e.ca)
@@ -118,25 +149,10 @@ type adFixture struct {
 }
 
 func newADFixture(t testing.TB) *adFixture {
-	env := dirEnv{
-		url:      testenv.Get(t, "IDBRIDGE_AD_URL", "Samba AD domain controller"),
-		base:     os.Getenv("IDBRIDGE_AD_BASE_DN"),
-		bindDN:   os.Getenv("IDBRIDGE_AD_BIND_DN"),
-		password: os.Getenv("IDBRIDGE_AD_PASSWORD"),
-		ca:       os.Getenv("IDBRIDGE_AD_CA"),
-	}
+	env := loadDirEnv(t, "AD", "Samba AD domain controller")
 	admin := env.admin(t)
-	ou := "OU=" + unique("wb") + "," + env.base
-	add := func(dn string, attrs map[string][]string) {
-		t.Helper()
-		req := goldap.NewAddRequest(dn, nil)
-		for k, v := range attrs {
-			req.Attribute(k, v)
-		}
-		require.NoError(t, admin.Add(req), dn)
-	}
-	add(ou, map[string][]string{"objectClass": {"organizationalUnit"}})
-	t.Cleanup(func() { deleteTree(admin, ou) })
+	ou := env.newOU(t, admin, "OU")
+	add := func(dn string, attrs map[string][]string) { t.Helper(); addEntry(t, admin, dn, attrs) }
 	users := map[string]string{}
 	for _, name := range []string{"ada", "grace", "linus", "nopolicy"} {
 		sam := unique(name[:2])

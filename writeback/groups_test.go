@@ -18,7 +18,6 @@ import (
 	"github.com/idbridge/idbridge/connector/ldap"
 	"github.com/idbridge/idbridge/graphsync"
 	"github.com/idbridge/idbridge/graphsync/graphtest"
-	"github.com/idbridge/idbridge/internal/testenv"
 	"github.com/idbridge/idbridge/metaverse/memstore"
 	"github.com/idbridge/idbridge/rules"
 )
@@ -41,13 +40,7 @@ type groupWorld struct {
 }
 
 func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
-	env := dirEnv{
-		url:      testenv.Get(t, "IDBRIDGE_AD_URL", "Samba AD domain controller"),
-		base:     os.Getenv("IDBRIDGE_AD_BASE_DN"),
-		bindDN:   os.Getenv("IDBRIDGE_AD_BIND_DN"),
-		password: os.Getenv("IDBRIDGE_AD_PASSWORD"),
-		ca:       os.Getenv("IDBRIDGE_AD_CA"),
-	}
+	env := loadDirEnv(t, "AD", "Samba AD domain controller")
 	g := &groupWorld{t: t, ctx: context.Background(), env: env, admin: env.admin(t)}
 	g.ou = "OU=" + unique("wbg") + "," + env.base
 	g.groups = "OU=Cloud Groups," + g.ou

@@ -1,7 +1,6 @@
 package writeback_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/connector/ldap"
-	"github.com/idbridge/idbridge/internal/testenv"
 	"github.com/idbridge/idbridge/writeback"
 )
 
@@ -20,25 +18,10 @@ import (
 // slapd): a password policy of the test's own (history, minimum length,
 // lockout) named by the users' pwdPolicySubentry.
 func TestSlapdPasswordWriteback(t *testing.T) {
-	env := dirEnv{
-		url:      testenv.Get(t, "IDBRIDGE_SLAPD_URL", "OpenLDAP server"),
-		base:     os.Getenv("IDBRIDGE_SLAPD_BASE_DN"),
-		bindDN:   os.Getenv("IDBRIDGE_SLAPD_BIND_DN"),
-		password: os.Getenv("IDBRIDGE_SLAPD_PASSWORD"),
-		ca:       os.Getenv("IDBRIDGE_SLAPD_CA"),
-	}
+	env := loadDirEnv(t, "SLAPD", "OpenLDAP server")
 	admin := env.admin(t)
-	ou := "ou=" + unique("wb") + "," + env.base
-	add := func(dn string, attrs map[string][]string) {
-		t.Helper()
-		req := goldap.NewAddRequest(dn, nil)
-		for k, v := range attrs {
-			req.Attribute(k, v)
-		}
-		require.NoError(t, admin.Add(req), dn)
-	}
-	add(ou, map[string][]string{"objectClass": {"organizationalUnit"}})
-	t.Cleanup(func() { deleteTree(admin, ou) })
+	ou := env.newOU(t, admin, "ou")
+	add := func(dn string, attrs map[string][]string) { t.Helper(); addEntry(t, admin, dn, attrs) }
 	policy := "cn=policy," + ou
 	add(policy, map[string][]string{
 		"objectClass": {"device", "pwdPolicy"}, "pwdAttribute": {"userPassword"},
