@@ -226,6 +226,15 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 		o.Pending = metaverse.ImportUpdate
 	}
 	old, oldDN := o.Attrs, o.DN
+	if ch.Kind == connector.Update {
+		// Values added or removed by DN (DirSync's incremental member
+		// values) take the anchor of the object they name, so that they
+		// match the stored values, held by anchor, whatever DN those were
+		// read with.
+		if err := s.resolveModRefs(w, cmpOr(ch.Type, o.Type), ch.Mods); err != nil {
+			return err
+		}
+	}
 	attrs := imported(o, ch)
 	if ch.Type != "" {
 		o.Type = ch.Type
@@ -372,6 +381,19 @@ func (s *stager) count(o *metaverse.CSObject, isNew, changed, renamed bool, n *R
 		return false
 	}
 	return true
+}
+
+// resolveModRefs is resolveRefs for the values of modifications.
+func (s *stager) resolveModRefs(w *work, typ string, mods []connector.Mod) error {
+	for _, m := range mods {
+		if len(m.Values) == 0 || !s.c.refs[typ][m.Name] {
+			continue
+		}
+		if err := s.resolveRefs(w, typ, connector.Attributes{m.Name: m.Values}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolveRefs gives DN-only references the anchor of the object they name

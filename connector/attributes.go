@@ -99,7 +99,7 @@ func (a Attributes) Apply(mods []Mod) {
 		case ModAdd:
 			cur := a[m.Name]
 			for _, v := range m.Values {
-				if !containsValue(cur, v) {
+				if !holdsValue(cur, v) {
 					cur = append(cur, v)
 				}
 			}
@@ -109,7 +109,7 @@ func (a Attributes) Apply(mods []Mod) {
 				delete(a, m.Name)
 				continue
 			}
-			cur := slices.DeleteFunc(slices.Clone(a[m.Name]), func(v Value) bool { return containsValue(m.Values, v) })
+			cur := slices.DeleteFunc(slices.Clone(a[m.Name]), func(v Value) bool { return holdsValue(m.Values, v) })
 			a.Set(m.Name, cur...)
 		}
 	}
@@ -212,6 +212,18 @@ func SameValues(a, b []Value) bool {
 		set[v]--
 	}
 	return true
+}
+
+// holdsValue is containsValue for modifications: a reference matches as
+// SameReference says (by anchor when both have one, else by DN), so that a
+// member removed by DN finds the stored value, which carries an anchor too.
+func holdsValue(vs []Value, v Value) bool {
+	for _, w := range vs {
+		if w == v || v.typ == Reference && SameReference(w, v) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsValue(vs []Value, v Value) bool {
