@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idbridge/idbridge/ha"
+	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
 // Options tune an Elector. The zero value (or nil) is the default.
@@ -114,6 +115,11 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Elector, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, errors.New("pgelector: cannot parse the DSN") // it may hold a password
+	}
+	// The same rule as the store's: no unverified connection to a remote
+	// host (the lease decides who may write).
+	if err := pgstore.CheckTransport(&cfg.ConnConfig.Config); err != nil {
+		return nil, err
 	}
 	cfg.MaxConns = 4
 	cfg.ConnConfig.RuntimeParams["search_path"] = o.Schema

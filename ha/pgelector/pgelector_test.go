@@ -14,6 +14,7 @@ import (
 	"github.com/idbridge/idbridge/ha/internal/netproxy"
 	"github.com/idbridge/idbridge/ha/pgelector"
 	"github.com/idbridge/idbridge/internal/testenv"
+	"github.com/idbridge/idbridge/metaverse/pgstore"
 )
 
 func open(t *testing.T, dsn, schema string, ttl time.Duration) *pgelector.Elector {
@@ -110,4 +111,11 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	assert.NoError(t, (&pgelector.Options{TTL: 5 * time.Second}).Validate())
 	assert.NoError(t, (*pgelector.Options)(nil).Validate())
+}
+
+// TestOpenRefusesAnUnverifiedRemoteHost: the elector connects to the
+// store's database under the store's rule (before connecting at all).
+func TestOpenRefusesAnUnverifiedRemoteHost(t *testing.T) {
+	_, err := pgelector.Open(context.Background(), "postgres://u@db.example.test:5432/idbridge", nil)
+	require.ErrorIs(t, err, pgstore.ErrInsecureTransport)
 }

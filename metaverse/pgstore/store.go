@@ -125,7 +125,7 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 		// The DSN may hold a password: do not repeat it.
 		return nil, errors.New("pgstore: cannot parse the DSN")
 	}
-	if err := checkTransport(&cfg.ConnConfig.Config); err != nil {
+	if err := CheckTransport(&cfg.ConnConfig.Config); err != nil {
 		return nil, err
 	}
 	cfg.MaxConns = o.MaxConns

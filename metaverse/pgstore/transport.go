@@ -9,7 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ErrInsecureTransport is returned by Open for a DSN that would connect to
+// ErrInsecureTransport is returned by Open (and by CheckTransport, which
+// other packages that connect to the store's database use) for a DSN that would connect to
 // a remote host without verifying its certificate: sslmode disable,
 // allow, prefer (the default of PostgreSQL clients: encryption without
 // verification, and plaintext when the server offers no TLS) or require
@@ -18,11 +19,11 @@ import (
 // socket needs neither.
 var ErrInsecureTransport = errors.New("pgstore: connection to PostgreSQL would not be verified")
 
-// checkTransport refuses a configuration in which any of the ways pgx may
+// CheckTransport refuses a configuration in which any of the ways pgx may
 // connect (the first, and the fallbacks sslmode prefer and allow and
 // several hosts add) reaches a remote host unencrypted or without
 // certificate verification.
-func checkTransport(cfg *pgconn.Config) error {
+func CheckTransport(cfg *pgconn.Config) error {
 	tries := append([]*pgconn.FallbackConfig{{Host: cfg.Host, Port: cfg.Port, TLSConfig: cfg.TLSConfig}}, cfg.Fallbacks...)
 	for _, t := range tries {
 		if local(t.Host) {

@@ -44,7 +44,7 @@ func TestTransportMustBeVerified(t *testing.T) {
 		t.Run(tt.dsn, func(t *testing.T) {
 			cfg, err := pgconn.ParseConfig(tt.dsn)
 			require.NoError(t, err)
-			err = checkTransport(cfg)
+			err = CheckTransport(cfg)
 			if tt.ok {
 				assert.NoError(t, err)
 				return
