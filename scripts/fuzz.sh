@@ -20,6 +20,13 @@ git ls-files '*_test.go' 2>/dev/null | xargs grep -l '^func Fuzz' | sort | while
   fi
   for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
     out=$(go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1) || {
+      # go test -fuzz can report its own time limit, hit while a worker
+      # runs an input, as "context deadline exceeded": that is no finding
+      # (a finding writes its input).
+      if ! grep -q 'Failing input written' <<<"$out" && grep -q 'context deadline exceeded' <<<"$out"; then
+        echo "$pkg $name: stopped at the time limit mid-input (go test -fuzz reports it as a failure; no input was found)"
+        continue
+      fi
       echo "$out"; echo "FAIL $pkg $name"; exit 1
     }
     execs=$(grep -o 'execs: [0-9]*' <<<"$out" | tail -1)
