@@ -148,6 +148,7 @@ func TestPagesEscapeAndHide(t *testing.T) {
 		assert.NotContains(t, body, "hunter2", path)
 		assert.NotContains(t, body, "<script>window", path)
 		assert.NotContains(t, body, "<img src=x", path)
+		checkMarkup(t, path, body)
 	}
 	_, body := c.get("object?connector=hr&id=" + graceID)
 	assert.Contains(t, body, "&lt;script&gt;window.pwned=1&lt;/script&gt;")
