@@ -19,6 +19,7 @@ type contribution struct {
 	seq  int // evaluation order, to keep ties stable
 	src  metaverse.Source
 	res  rules.FlowResult
+	obj  string // the contributing object's ID
 }
 
 // recompute sets an entry's attributes from every object linked to it:
@@ -37,6 +38,9 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 		clear(all)
 		s.contribs = all[:0]
 	}()
+	if s.explain != nil {
+		s.explain.recomputing(entry)
+	}
 	for _, l := range entry.Links {
 		var obj *metaverse.CSObject
 		if current != nil && l.Connector == current.Connector && l.ObjectID == current.ID {
@@ -61,6 +65,9 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 				return s.objErr(obj, "scope", fmt.Errorf("rule %q: %w", rule.Name, err))
 			}
 			if !ok {
+				if s.explain != nil {
+					s.explain.outOfScope(w, entry, obj, r, in)
+				}
 				continue
 			}
 			results, err := r.Flows(w.ctx, in)
@@ -73,7 +80,7 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 					return err
 				}
 				fr.Values = vals
-				all = append(all, contribution{prec: rule.Precedence, seq: len(all), src: metaverse.Source{Connector: obj.Connector, Rule: rule.Name}, res: fr})
+				all = append(all, contribution{prec: rule.Precedence, seq: len(all), src: metaverse.Source{Connector: obj.Connector, Rule: rule.Name}, res: fr, obj: obj.ID})
 			}
 		}
 	}
@@ -88,7 +95,10 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 		for j < len(all) && all[j].res.Target == all[i].res.Target {
 			j++
 		}
-		s.decide(entry, all[i:j], attrs, sources)
+		d := s.decide(entry, all[i:j], attrs, sources)
+		if s.explain != nil {
+			s.explain.decided(entry, all[i:j], d)
+		}
 		i = j
 	}
 	if attrs.Equal(entry.Attrs) && maps.Equal(sources, entry.Sources) {
@@ -102,23 +112,37 @@ func (s *syncer) recompute(w *work, entry *metaverse.Entry, current *metaverse.C
 	return nil
 }
 
-// decide sets one attribute from its contributions, sorted by precedence.
-func (s *syncer) decide(entry *metaverse.Entry, cs []contribution, attrs connector.Attributes, sources map[string]metaverse.Source) {
+// decision is what decide made of one attribute's contributions.
+type decision struct {
+	winner int // index of the winning contribution; -1 when none won
+	// kept: the current value stays, because an IgnoreThisFlow flow and
+	// no winner (winner -1), or an apply-once winner and a current value.
+	kept bool
+}
+
+// decide sets one attribute from its contributions, sorted by precedence:
+// the first NotNull or AuthoritativeNull contribution wins.
+func (s *syncer) decide(entry *metaverse.Entry, cs []contribution, attrs connector.Attributes, sources map[string]metaverse.Source) decision {
 	name := cs[0].res.Target
-	var winner *contribution
+	d := decision{winner: -1}
 	keep := false
 pick:
 	for i := range cs {
 		switch cs[i].res.Null {
 		case rules.NotNull, rules.AuthoritativeNull:
-			winner = &cs[i]
+			d.winner = i
 			break pick
 		case rules.IgnoreThisFlow:
 			keep = true
 		}
 	}
+	var winner *contribution
+	if d.winner >= 0 {
+		winner = &cs[d.winner]
+	}
 	switch {
 	case winner == nil && keep:
+		d.kept = true
 		if old := entry.Attrs[name]; len(old) > 0 {
 			attrs[name] = old
 			if src, ok := entry.Sources[name]; ok {
@@ -130,6 +154,7 @@ pick:
 	case winner.res.Null == rules.AuthoritativeNull:
 		sources[name] = winner.src
 	case winner.res.ApplyOnce && len(entry.Attrs[name]) > 0:
+		d.kept = true
 		attrs[name] = entry.Attrs[name]
 		sources[name] = cmp.Or(entry.Sources[name], winner.src)
 	default:
@@ -142,6 +167,7 @@ pick:
 		}
 		sources[name] = winner.src
 	}
+	return d
 }
 
 // merge returns the union of the values of every contribution with a

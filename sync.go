@@ -75,6 +75,9 @@ type syncer struct {
 	// folded holds the join attributes indexed folded (foldedJoinAttrs),
 	// computed on first use.
 	folded map[string]bool
+	// explain, when set (Engine.Explain), records how attributes were
+	// decided.
+	explain *explainRec
 }
 
 // foldedAttr reports whether the store indexes attr folded.

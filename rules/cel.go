@@ -30,12 +30,26 @@ const (
 )
 
 // NewCEL returns the CEL evaluator, the default one. See the package
-// documentation for the variables and functions expressions can use.
-func NewCEL() Evaluator {
-	return &celEvaluator{envs: map[envKey]*celEnv{}}
+// documentation for the variables and functions expressions can use; the
+// options add functions (Function) and macros (Macros) to them:
+//
+//	eval := rules.NewCEL(rules.Function("normalizePhone", normalizePhone))
+//	set, err := rules.Compile(f.Rules, schemas, rules.Options{Evaluator: eval})
+//
+// and for an Engine, idbridge.Options.Evaluator.
+func NewCEL(opts ...CELOption) Evaluator {
+	cfg := &celConfig{names: map[string]bool{}}
+	for _, o := range opts {
+		o(cfg)
+	}
+	for _, f := range cfg.funcs {
+		cfg.names[f.name] = true
+	}
+	return &celEvaluator{envs: map[envKey]*celEnv{}, cfg: cfg}
 }
 
 type celEvaluator struct {
+	cfg  *celConfig // immutable
 	mu   sync.Mutex
 	envs map[envKey]*celEnv
 }
@@ -43,6 +57,7 @@ type celEvaluator struct {
 type envKey struct {
 	src, tgt         *connector.ObjectType
 	srcName, tgtName string
+	maxSize          int // custom functions bound their results by it
 }
 
 type celEnv struct {
@@ -50,8 +65,8 @@ type celEnv struct {
 	src, tgt *objType
 }
 
-func (e *celEvaluator) env(env *Env) (*celEnv, error) {
-	key := envKey{env.Source, env.Target, env.SourceName, env.TargetName}
+func (e *celEvaluator) env(env *Env, maxSize int) (*celEnv, error) {
+	key := envKey{env.Source, env.Target, env.SourceName, env.TargetName, maxSize}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if ce, ok := e.envs[key]; ok {
@@ -69,6 +84,7 @@ func (e *celEvaluator) env(env *Env) (*celEnv, error) {
 		cel.Variable("dn", cel.StringType),
 		cel.Variable("anchor", cel.StringType),
 	}
+	opts = append(opts, e.cfg.envOptions(maxSize)...)
 	if env.Target != nil {
 		name := env.TargetName
 		if name == env.SourceName {
@@ -88,7 +104,11 @@ func (e *celEvaluator) env(env *Env) (*celEnv, error) {
 
 // Compile implements Evaluator.
 func (e *celEvaluator) Compile(expr string, env *Env) (Program, error) {
-	ce, err := e.env(env)
+	maxSize := env.MaxValueSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxValueSize
+	}
+	ce, err := e.env(env, maxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -105,25 +125,26 @@ func (e *celEvaluator) Compile(expr string, env *Env) (Program, error) {
 		return nil, &ExprError{Msg: fmt.Sprintf("result of type %s cannot be assigned to %s", typeString(ast.OutputType()), resultString(env.Result))}
 	}
 	limit := env.CostLimit
-	est, err := ce.env.EstimateCost(ast, sizeEstimator{})
+	est, err := ce.env.EstimateCost(ast, sizeEstimator{cfg: e.cfg})
 	estimated := err == nil
 	if estimated && est.Max > limit {
 		return nil, fmt.Errorf("%w: estimated cost %d is over the limit %d (assuming at most %d values per attribute and %d bytes per value)",
 			ErrCostLimit, est.Max, limit, estimatedMaxValues, estimatedMaxValueSize)
 	}
-	p := &celProgram{result: env.Result, src: ce.src, tgt: ce.tgt, maxSize: env.MaxValueSize}
-	if p.maxSize <= 0 {
-		p.maxSize = DefaultMaxValueSize
-	}
+	p := &celProgram{result: env.Result, src: ce.src, tgt: ce.tgt, maxSize: maxSize}
 	bound, err := boundGrowth(ce.env, p.maxSize)
 	if err != nil {
 		return nil, err
 	}
 	opts := []cel.ProgramOption{bound, cel.EvalOptions(cel.OptOptimize), cel.InterruptCheckFrequency(interruptCheckFrequency)}
-	if p.prg, err = ce.env.Program(ast, append(opts, cel.CostLimit(limit))...); err != nil {
+	tracked := append(slices.Clip(opts), cel.CostLimit(limit))
+	if len(e.cfg.funcs) > 0 {
+		tracked = append(tracked, cel.CostTracking(actualCost{e.cfg}))
+	}
+	if p.prg, err = ce.env.Program(ast, tracked...); err != nil {
 		return nil, &ExprError{Msg: err.Error()}
 	}
-	if estimated && p.analyze(ast, ce) {
+	if estimated && p.analyze(ast, ce, e.cfg) {
 		// Within the estimate's assumptions the cost is at most est.Max,
 		// within the limit: runtime cost tracking, which halves the speed
 		// of small expressions, would be redundant.
@@ -136,8 +157,9 @@ func (e *celEvaluator) Compile(expr string, env *Env) (Program, error) {
 
 // analyze records what the expression reads, and reports whether that is
 // all through attributes (source.x, source.?x, has(source.x)), dn and
-// anchor, whose sizes bounded checks at evaluation.
-func (p *celProgram) analyze(a *cel.Ast, ce *celEnv) bool {
+// anchor, whose sizes bounded checks at evaluation, and whether it calls
+// no custom function (whose result sizes the estimate only assumes).
+func (p *celProgram) analyze(a *cel.Ast, ce *celEnv, cfg *celConfig) bool {
 	handled := map[int64]bool{}
 	ok := true
 	record := func(obj string, field string) {
@@ -174,6 +196,9 @@ func (p *celProgram) analyze(a *cel.Ast, ce *celEnv) bool {
 			}
 		case celast.CallKind:
 			call := e.AsCall()
+			if cfg.isCustom(call.FunctionName()) {
+				ok = false
+			}
 			if args := call.Args(); call.FunctionName() == "_?._" && len(args) == 2 && isObj(args[0]) && args[1].Kind() == celast.LiteralKind {
 				if f, isStr := args[1].AsLiteral().(types.String); isStr {
 					handled[args[0].ID()] = true
@@ -277,7 +302,7 @@ func celElemType(t connector.AttrType) *types.Type {
 
 // sizeEstimator bounds the sizes of values read from objects so that cost
 // estimates are finite.
-type sizeEstimator struct{}
+type sizeEstimator struct{ cfg *celConfig }
 
 func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	if len(n.Path()) == 0 {
@@ -292,9 +317,18 @@ func (sizeEstimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	return nil
 }
 
-// EstimateCallCost bounds the results of the escaping functions: at most
-// three bytes per byte of the value (escapeRDN writes \00 for a NUL).
+// EstimateCallCost bounds the results of the escaping functions (at most
+// three bytes per byte of the value: escapeRDN writes \00 for a NUL) and
+// estimates the calls of custom functions (customFunc.estimateCall).
 func (e sizeEstimator) EstimateCallCost(function, overloadID string, target *cost.AstNode, args []cost.AstNode) *cost.CallEstimate {
+	if f := e.cfg.byID(overloadID); f != nil {
+		return f.estimateCall(args, func(a cost.AstNode) *cost.SizeEstimate {
+			if sz := a.ComputedSize(); sz != nil {
+				return sz
+			}
+			return e.EstimateSize(a)
+		})
+	}
 	switch overloadID {
 	case "escapeRDN_string", "rdn_string_string":
 		var sz cost.SizeEstimate

@@ -134,6 +134,30 @@
 //
 // Entra Connect's IIF is CEL's conditional, cond ? a : b.
 //
+// # Custom functions
+//
+// A program adds its own functions with NewCEL's options, declared with Go
+// types (no cel-go types needed):
+//
+//	eval := rules.NewCEL(
+//		rules.Function("normalizePhone", func(s string) string { … }),
+//		rules.Function("normalizePhone", func(s, region string) (string, error) { … }), // an overload
+//	)
+//	set, err := rules.Compile(f.Rules, schemas, rules.Options{Evaluator: eval})
+//	// or, for an engine: idbridge.Options{Evaluator: eval}
+//
+// Parameters and results may be string, int64 (or int), bool, []byte,
+// time.Time (a timestamp) and []string (list(string)); a function may
+// also return an error, which fails the evaluation with ErrEval. Calls are
+// type-checked by Compile like any other: a call with an argument of
+// another type is refused with its position (file:line:col and the
+// column in the expression). Custom functions are called concurrently and
+// must be safe for that; their cost counts one unit plus one per ten
+// bytes (or list elements) of their arguments and result, expressions
+// calling them are always evaluated with runtime cost tracking, and a
+// result over Env.MaxValueSize fails with ErrValueTooLarge. Macros adds
+// cel-go macros: an advanced escape hatch that takes cel-go's own types.
+//
 // Build DNs with rdn or escapeRDN, never by concatenating a value: a
 // displayName "Mallory,ou=admins" in "cn=" + source.displayName + ",ou=users"
 // makes a DN in another OU, and "x+uid=root" a multi-valued RDN; escaped,

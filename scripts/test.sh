@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test run behind `make test`: format and static checks, then the
-# real servers the integration tests need (each scripts/servers/*.sh installs
+# real servers the integration tests need, and the headless Chromium of the
+# admin pages' browser test (each scripts/servers/*.sh installs
 # its server with apt when missing, starts it on 127.0.0.1 in a temporary
 # directory and prints KEY=value lines that the tests read), then every test
 # under -race, a scan of the tests' output for the test secrets, a brief

@@ -1,0 +1,63 @@
+// Package admin is a web page for the operators of an embedded idbridge
+// engine: an http.Handler that a product mounts next to its own pages,
+// like the Synchronization Service Manager of Entra Connect.
+//
+// The pages are rendered on the server with html/template from templates
+// and static files embedded in the binary (no Node build, nothing to
+// deploy besides the program), with a little plain JavaScript that only
+// adds comfort (a filter box over tables, a confirmation before actions):
+//
+//   - the dashboard: each connector's last run and pending exports, the
+//     last runs of all connectors;
+//   - the run history, with a chart of the duration and the number of
+//     objects changed of each run (inline SVG drawn on the server);
+//   - the errors: exports the connected systems refused (failed or
+//     parked) and the object errors of each connector's last run;
+//   - a search of the connector spaces (by ID, anchor or DN exactly, or by
+//     text in DNs and values) and of the metaverse (by ID or text);
+//   - a connector-space object: its imported attributes, pending import,
+//     pending export and link; and a metaverse entry with its lineage: the
+//     connector and rule whose flow set each attribute, and every linked
+//     object with the rule that made the link;
+//   - the pending exports of each connector (Entra Connect's csexport).
+//
+// Mount it under a path ending in a slash; every link is relative:
+//
+//	mux.Handle("/admin/", http.StripPrefix("/admin", admin.New(engine, admin.Options{})))
+//
+// # Data source
+//
+// The pages read a Source, which *idbridge.Engine satisfies. They read the
+// store only through Store().View and never write it. Actions need an
+// optional capability of the Source, probed by type assertion: Cycler to
+// run a cycle, ExportRetrier to retry exports; without it the action is
+// not offered.
+//
+// # Security
+//
+// The handler does no authentication: the product wraps it in its own
+// middleware, as it does its other pages. The pages are read-only unless
+// Options.Authorizer is set; every action is then a POST that must carry
+// the page's anti-forgery token (an HMAC of a per-browser cookie under
+// Options.CSRFKey) and pass http.CrossOriginProtection, and the Authorizer
+// decides whether the request may do it. Every value from a connected
+// system is escaped by html/template. Attributes that hold credentials
+// (Options.HideAttribute, DefaultHideAttribute) are shown as "hidden" and
+// are not searched. Each page sends a Content-Security-Policy that allows
+// only the handler's own scripts and style sheet.
+//
+// # Errors
+//
+// A page that cannot read its data answers 500 and logs the error to
+// Options.Logger (the error text may name internals, so the page does not
+// show it); an unknown object, entry or connector answers 404. A refused
+// action answers 403 with ErrActionsDisabled, ErrCSRF or the Authorizer's
+// error; an action the Source cannot do, 501 with ErrUnsupported.
+//
+// # Concurrency
+//
+// A Handler is safe for concurrent use. Actions run in the request's
+// goroutine and end with its context: a cycle started from the page stops
+// when the browser goes away (after the run in progress, as
+// idbridge.Engine.Cycle does).
+package admin

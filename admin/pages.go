@@ -1,0 +1,633 @@
+package admin
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/metaverse"
+)
+
+// connectorRow is a connector on the dashboard.
+type connectorRow struct {
+	Name       string
+	LastRun    *metaverse.RunRecord
+	Pending    int
+	PendingMax bool // Pending stopped counting at the page size
+}
+
+type dashboardData struct {
+	Connectors []connectorRow
+	Runs       []runRow
+}
+
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var d dashboardData
+	for _, name := range h.src.Connectors() {
+		row := connectorRow{Name: name}
+		runs, err := h.readRuns(ctx, name, 1)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(runs) > 0 {
+			row.LastRun = runs[0]
+		}
+		pend, err := h.src.PendingExports(ctx, name, h.opts.PageSize+1)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		row.Pending, row.PendingMax = min(len(pend), h.opts.PageSize), len(pend) > h.opts.PageSize
+		d.Connectors = append(d.Connectors, row)
+	}
+	runs, err := h.readRuns(ctx, "", 10)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d.Runs = runRows(runs)
+	h.render(w, r, http.StatusOK, "dashboard", d)
+}
+
+func (h *Handler) readRuns(ctx context.Context, connectorName string, limit int) ([]*metaverse.RunRecord, error) {
+	var runs []*metaverse.RunRecord
+	err := h.src.Store().View(ctx, func(tx metaverse.Tx) error {
+		var err error
+		runs, err = tx.Runs(ctx, connectorName, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("admin: reading the run history: %w", err)
+	}
+	return runs, nil
+}
+
+// runRow is a run in a table.
+type runRow struct {
+	*metaverse.RunRecord
+	Counts string // "adds=3 updates=1", by name
+	Failed bool
+}
+
+func runRows(runs []*metaverse.RunRecord) []runRow {
+	out := make([]runRow, 0, len(runs))
+	for _, r := range runs {
+		var b strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
+			if r.Counts[k] == 0 {
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s=%d", k, r.Counts[k])
+		}
+		out = append(out, runRow{RunRecord: r, Counts: b.String(), Failed: r.Err != "" || len(r.Errors) > 0})
+	}
+	return out
+}
+
+type runsData struct {
+	Connectors []string
+	Connector  string
+	Runs       []runRow
+	Chart      *chart
+}
+
+func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
+	name := r.FormValue("connector")
+	if name != "" && !slices.Contains(h.src.Connectors(), name) {
+		h.fail(w, r, notFound("no connector %q", name))
+		return
+	}
+	runs, err := h.readRuns(r.Context(), name, h.opts.PageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "runs", runsData{Connectors: h.src.Connectors(), Connector: name, Runs: runRows(runs), Chart: newChart(runs)})
+}
+
+// errorRow is an object error: a pending export refused by the connected
+// system, or an error of a connector's last run.
+type errorRow struct {
+	Connector string
+	ObjectID  string // empty when the error names no connector-space object
+	DN        string
+	Step      string
+	Attempts  int
+	Message   string
+}
+
+type errorsData struct {
+	Exports []errorRow // failed and parked exports
+	LastRun []errorRow // errors of each connector's last run
+}
+
+func (h *Handler) errors(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var d errorsData
+	for _, name := range h.src.Connectors() {
+		pend, err := h.src.PendingExports(ctx, name, 0)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, p := range pend {
+			if p.LastError == "" || len(d.Exports) >= h.opts.PageSize {
+				continue
+			}
+			d.Exports = append(d.Exports, errorRow{Connector: name, ObjectID: p.ObjectID, DN: p.Change.DN,
+				Step: "export " + p.State.String(), Attempts: p.Attempts, Message: p.LastError})
+		}
+		runs, err := h.readRuns(ctx, name, 1)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, run := range runs {
+			for _, e := range run.Errors {
+				if len(d.LastRun) < h.opts.PageSize {
+					d.LastRun = append(d.LastRun, errorRow{Connector: name, Step: run.Profile, Message: e})
+				}
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "errors", d)
+}
+
+// objectRow is a connector-space object in a list.
+type objectRow struct {
+	Connector, ID, DN, Type, EntryID string
+	Anchor                           connector.Anchor
+}
+
+// entryRow is a metaverse entry in a list.
+type entryRow struct {
+	ID, Type, Name string
+}
+
+type searchData struct {
+	Query      string
+	Where      string // "cs" or "mv"
+	Connector  string
+	Connectors []string
+	Objects    []objectRow
+	Entries    []entryRow
+	Scanned    int
+	Truncated  bool // the scan stopped at ScanLimit or the results at PageSize
+	Searched   bool
+}
+
+// search finds connector-space objects by ID, anchor or DN (exactly), or
+// by text in their DN, anchor or attribute values (a bounded scan); and
+// metaverse entries by ID, or by text in their attribute values.
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	d := searchData{Query: strings.TrimSpace(r.FormValue("q")), Where: r.FormValue("where"), Connector: r.FormValue("connector"), Connectors: h.src.Connectors()}
+	if d.Where != "mv" {
+		d.Where = "cs"
+	}
+	if d.Connector != "" && !slices.Contains(d.Connectors, d.Connector) {
+		h.fail(w, r, notFound("no connector %q", d.Connector))
+		return
+	}
+	if d.Query != "" {
+		d.Searched = true
+		var err error
+		if d.Where == "mv" {
+			err = h.searchEntries(r.Context(), &d)
+		} else {
+			err = h.searchObjects(r.Context(), &d)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.render(w, r, http.StatusOK, "search", d)
+}
+
+func (h *Handler) searchObjects(ctx context.Context, d *searchData) error {
+	names := d.Connectors
+	if d.Connector != "" {
+		names = []string{d.Connector}
+	}
+	q := strings.ToLower(d.Query)
+	return h.src.Store().View(ctx, func(tx metaverse.Tx) error {
+		for _, name := range names {
+			seen := map[string]bool{}
+			add := func(o *metaverse.CSObject) bool {
+				if seen[o.ID] {
+					return true
+				}
+				if len(d.Objects) >= h.opts.PageSize {
+					d.Truncated = true
+					return false
+				}
+				seen[o.ID] = true
+				d.Objects = append(d.Objects, objectRow{Connector: name, ID: o.ID, DN: o.DN, Type: o.Type, EntryID: o.EntryID, Anchor: o.Anchor})
+				return true
+			}
+			// Exact matches first: they need no scan.
+			for _, get := range []func() (*metaverse.CSObject, error){
+				func() (*metaverse.CSObject, error) { return tx.Object(ctx, name, d.Query) },
+				func() (*metaverse.CSObject, error) {
+					return tx.ObjectByAnchor(ctx, name, connector.Anchor(d.Query))
+				},
+				func() (*metaverse.CSObject, error) { return tx.ObjectByDN(ctx, name, d.Query) },
+			} {
+				o, err := get()
+				if errors.Is(err, metaverse.ErrNotFound) || (err == nil && o == nil) {
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("admin: searching %s: %w", name, err)
+				}
+				add(o)
+			}
+			scanned := 0
+			after := ""
+			for scanned < h.opts.ScanLimit {
+				page, err := tx.Objects(ctx, name, after, min(500, h.opts.ScanLimit-scanned))
+				if err != nil {
+					return fmt.Errorf("admin: searching %s: %w", name, err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				after = page[len(page)-1].ID
+				scanned += len(page)
+				for _, o := range page {
+					if (strings.Contains(strings.ToLower(o.DN), q) || strings.Contains(strings.ToLower(string(o.Anchor)), q) ||
+						h.attrsContain(o.Attrs, q)) && !add(o) {
+						return nil
+					}
+				}
+				if scanned == h.opts.ScanLimit {
+					d.Truncated = true
+				}
+			}
+			d.Scanned += scanned
+		}
+		return nil
+	})
+}
+
+// attrsContain reports whether a shown value of attrs contains q (lower
+// case). Hidden attributes are not searched: a search must not tell
+// whether a password holds some text.
+func (h *Handler) attrsContain(attrs connector.Attributes, q string) bool {
+	for name, vs := range attrs {
+		if h.opts.HideAttribute(name) {
+			continue
+		}
+		for _, v := range vs {
+			if v.Type() == connector.String && strings.Contains(strings.ToLower(v.Str()), q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (h *Handler) searchEntries(ctx context.Context, d *searchData) error {
+	q := strings.ToLower(d.Query)
+	return h.src.Store().View(ctx, func(tx metaverse.Tx) error {
+		seen := map[string]bool{}
+		add := func(e *metaverse.Entry) bool {
+			if seen[e.ID] {
+				return true
+			}
+			if len(d.Entries) >= h.opts.PageSize {
+				d.Truncated = true
+				return false
+			}
+			seen[e.ID] = true
+			d.Entries = append(d.Entries, entryRow{ID: e.ID, Type: e.Type, Name: h.entryName(e)})
+			return true
+		}
+		e, err := tx.Entry(ctx, d.Query)
+		switch {
+		case err == nil:
+			add(e)
+		case !errors.Is(err, metaverse.ErrNotFound):
+			return fmt.Errorf("admin: searching the metaverse: %w", err)
+		}
+		after := ""
+		for d.Scanned < h.opts.ScanLimit {
+			page, err := tx.Entries(ctx, after, min(500, h.opts.ScanLimit-d.Scanned))
+			if err != nil {
+				return fmt.Errorf("admin: searching the metaverse: %w", err)
+			}
+			if len(page) == 0 {
+				return nil
+			}
+			after = page[len(page)-1].ID
+			d.Scanned += len(page)
+			for _, e := range page {
+				if h.attrsContain(e.Attrs, q) && !add(e) {
+					return nil
+				}
+			}
+		}
+		d.Truncated = true
+		return nil
+	})
+}
+
+// entryName is a readable name of an entry: its displayName, cn or name.
+func (h *Handler) entryName(e *metaverse.Entry) string {
+	for _, a := range []string{"displayName", "cn", "name", "userPrincipalName", "mail"} {
+		if v, ok := e.Attrs.First(a); ok && !h.opts.HideAttribute(a) {
+			return v.String()
+		}
+	}
+	return ""
+}
+
+// attrRow is an attribute and its values as shown, with the flow that set
+// it (metaverse entries) when known.
+type attrRow struct {
+	Name   string
+	Values []string
+	Hidden bool
+	Source *metaverse.Source
+}
+
+func (h *Handler) attrRows(attrs connector.Attributes, sources map[string]metaverse.Source) []attrRow {
+	rows := make([]attrRow, 0, len(attrs))
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
+		row := attrRow{Name: name, Hidden: h.opts.HideAttribute(name)}
+		if !row.Hidden {
+			for _, v := range attrs[name] {
+				row.Values = append(row.Values, v.String())
+			}
+		}
+		if s, ok := sources[name]; ok {
+			row.Source = &s
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+type objectData struct {
+	Object  *metaverse.CSObject
+	Attrs   []attrRow
+	Export  []attrRow // the attributes the pending export wants
+	Pending *idbridge.PendingExport
+}
+
+func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name, id := r.FormValue("connector"), r.FormValue("id")
+	if name == "" || id == "" {
+		h.fail(w, r, badRequest("an object page needs a connector and an id"))
+		return
+	}
+	var o *metaverse.CSObject
+	err := h.src.Store().View(ctx, func(tx metaverse.Tx) error {
+		var err error
+		o, err = tx.Object(ctx, name, id)
+		return err
+	})
+	if errors.Is(err, metaverse.ErrNotFound) {
+		h.fail(w, r, notFound("no object %q in connector space %q", id, name))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("admin: reading object %s/%s: %w", name, id, err))
+		return
+	}
+	d := objectData{Object: o, Attrs: h.attrRows(o.Attrs, nil)}
+	if o.Export != nil {
+		d.Export = h.attrRows(o.Export.Attrs, nil)
+	}
+	h.render(w, r, http.StatusOK, "object", d)
+}
+
+type entryData struct {
+	Entry *metaverse.Entry
+	Name  string
+	Attrs []attrRow
+	Links []linkRow
+}
+
+// linkRow is a connector-space object linked to an entry.
+type linkRow struct {
+	metaverse.Link
+	DN string
+}
+
+// entry shows a metaverse entry with its lineage: per attribute, the
+// connector and rule whose flow set it, and the connector-space objects
+// linked to it, by the rule that made each link.
+func (h *Handler) entry(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.FormValue("id")
+	if id == "" {
+		h.fail(w, r, badRequest("an entry page needs an id"))
+		return
+	}
+	var d entryData
+	err := h.src.Store().View(ctx, func(tx metaverse.Tx) error {
+		e, err := tx.Entry(ctx, id)
+		if err != nil {
+			return err
+		}
+		d.Entry, d.Name, d.Attrs = e, h.entryName(e), h.attrRows(e.Attrs, e.Sources)
+		for _, l := range e.Links {
+			row := linkRow{Link: l}
+			if o, err := tx.Object(ctx, l.Connector, l.ObjectID); err == nil {
+				row.DN = o.DN
+			} else if !errors.Is(err, metaverse.ErrNotFound) {
+				return err
+			}
+			d.Links = append(d.Links, row)
+		}
+		slices.SortFunc(d.Links, func(a, b linkRow) int {
+			return cmp.Or(cmp.Compare(a.Connector, b.Connector), cmp.Compare(a.ObjectID, b.ObjectID))
+		})
+		return nil
+	})
+	if errors.Is(err, metaverse.ErrNotFound) {
+		h.fail(w, r, notFound("no metaverse entry %q", id))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, fmt.Errorf("admin: reading entry %s: %w", id, err))
+		return
+	}
+	h.render(w, r, http.StatusOK, "entry", d)
+}
+
+// pendingRow is a pending export as shown.
+type pendingRow struct {
+	idbridge.PendingExport
+	Kind string
+	Mods []modRow
+}
+
+type modRow struct {
+	Name, Op string
+	Values   []string
+	Hidden   bool
+}
+
+type pendingData struct {
+	Connectors []string
+	Connector  string
+	Rows       []pendingRow
+	Truncated  bool
+	Retry      bool // whether to offer the retry action
+}
+
+// pending lists pending exports: Entra Connect's csexport.
+func (h *Handler) pending(w http.ResponseWriter, r *http.Request) {
+	d := pendingData{Connectors: h.src.Connectors(), Connector: r.FormValue("connector")}
+	_, d.Retry = h.src.(ExportRetrier)
+	names := d.Connectors
+	if d.Connector != "" {
+		if !slices.Contains(names, d.Connector) {
+			h.fail(w, r, notFound("no connector %q", d.Connector))
+			return
+		}
+		names = []string{d.Connector}
+	}
+	for _, name := range names {
+		left := h.opts.PageSize - len(d.Rows)
+		if left <= 0 {
+			d.Truncated = true
+			break
+		}
+		pend, err := h.src.PendingExports(r.Context(), name, left+1)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(pend) > left {
+			pend, d.Truncated = pend[:left], true
+		}
+		for _, p := range pend {
+			d.Rows = append(d.Rows, h.pendingRow(p))
+		}
+	}
+	h.render(w, r, http.StatusOK, "pending", d)
+}
+
+func (h *Handler) pendingRow(p idbridge.PendingExport) pendingRow {
+	row := pendingRow{PendingExport: p, Kind: p.Change.Kind.String()}
+	show := func(name string, vs []connector.Value) modRow {
+		m := modRow{Name: name, Hidden: h.opts.HideAttribute(name)}
+		if !m.Hidden {
+			for _, v := range vs {
+				m.Values = append(m.Values, v.String())
+			}
+		}
+		return m
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Change.Attrs)) {
+		m := show(name, p.Change.Attrs[name])
+		m.Op = "set"
+		row.Mods = append(row.Mods, m)
+	}
+	for _, mod := range p.Change.Mods {
+		m := show(mod.Name, mod.Values)
+		m.Op = mod.Op.String()
+		row.Mods = append(row.Mods, m)
+	}
+	return row
+}
+
+// actionResult is the page an action (or a failure) answers with.
+type actionResult struct {
+	Failed  bool
+	Message string
+	Back    string // a relative link to go back to
+}
+
+// action performs an operator action: refused without an Authorizer, with
+// a bad anti-forgery token, or when the Authorizer says no.
+func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	a, target := Action(r.PostFormValue("action")), r.PostFormValue("target")
+	refuse := func(status int, err error) {
+		h.log.InfoContext(ctx, "admin action refused", "action", string(a), "target", target, "err", err)
+		h.render(w, r, status, "action", actionResult{Failed: true, Message: err.Error(), Back: "./"})
+	}
+	if h.opts.Authorizer == nil {
+		refuse(http.StatusForbidden, ErrActionsDisabled)
+		return
+	}
+	if err := h.csrf.check(r); err != nil {
+		refuse(http.StatusForbidden, err)
+		return
+	}
+	if err := h.opts.Authorizer.Authorize(r, a, target); err != nil {
+		refuse(http.StatusForbidden, fmt.Errorf("admin: %s refused: %w", a, err))
+		return
+	}
+	var (
+		msg  string
+		back = "./"
+		err  error
+	)
+	switch a {
+	case ActionCycle:
+		c, ok := h.src.(Cycler)
+		if !ok {
+			err = ErrUnsupported
+			break
+		}
+		mode := idbridge.Delta
+		switch target {
+		case "Delta", "":
+		case "Initial":
+			mode = idbridge.Initial
+		default:
+			refuse(http.StatusBadRequest, badRequest("unknown cycle mode %q", target))
+			return
+		}
+		var res *idbridge.CycleResult
+		res, err = c.Cycle(ctx, mode)
+		if res != nil {
+			msg = fmt.Sprintf("%s cycle: %d runs, %d object errors", mode, len(res.Runs), len(res.Errors()))
+		}
+		back = "runs"
+	case ActionRetryExports:
+		rt, ok := h.src.(ExportRetrier)
+		if !ok {
+			err = ErrUnsupported
+			break
+		}
+		var n int
+		n, err = rt.RetryExports(ctx, target)
+		msg = strconv.Itoa(n) + " exports of " + target + " will be sent at the next export"
+		back = "pending?connector=" + url.QueryEscape(target)
+	default:
+		refuse(http.StatusBadRequest, badRequest("unknown action %q", a))
+		return
+	}
+	if errors.Is(err, ErrUnsupported) {
+		refuse(http.StatusNotImplemented, err)
+		return
+	}
+	h.log.InfoContext(ctx, "admin action", "action", string(a), "target", target, "err", err)
+	if err != nil {
+		// The engine's errors name connectors and objects, never secrets.
+		h.render(w, r, http.StatusOK, "action", actionResult{Failed: true, Message: strings.TrimSpace(msg + "\n" + err.Error()), Back: back})
+		return
+	}
+	h.render(w, r, http.StatusOK, "action", actionResult{Message: msg, Back: back})
+}

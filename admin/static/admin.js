@@ -1,0 +1,18 @@
+// The admin pages work without this script; it adds a confirmation before
+// each action and a filter box over tables. No framework, no build.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+    });
+  });
+  document.querySelectorAll("input.filter").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var text = input.value.toLowerCase();
+      document.querySelectorAll("table.filterable tbody tr").forEach(function (row) {
+        row.hidden = text !== "" && row.textContent.toLowerCase().indexOf(text) < 0;
+      });
+    });
+  });
+});
