@@ -129,14 +129,15 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	var admin atomic.Pointer[http.Handler]
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if h := admin.Load(); h != nil {
+	var adminPage atomic.Pointer[http.Handler]
+	mux.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
+		if h := adminPage.Load(); h != nil {
 			(*h).ServeHTTP(w, r)
 			return
 		}
-		http.NotFound(w, r)
+		http.Error(w, "starting", http.StatusServiceUnavailable)
 	})
+	mux.Handle("GET /{$}", http.RedirectHandler("/admin/", http.StatusFound))
 	stopHTTP, err := c.serveHTTP(ctx, cfg.HTTP.Listen, mux, logger)
 	if err != nil {
 		return err
@@ -170,9 +171,8 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 			return err
 		}
 		defer eng.Close()
-		if h := c.adminHandler(eng); h != nil {
-			admin.Store(&h)
-		}
+		h := adminHandler(eng, logger)
+		adminPage.Store(&h)
 		st.ready.Store(true)
 		logger.Info("running", "connectors", eng.Connectors(), "staging", eng.Staging(), "interval", sched.Interval)
 		return ignoreStop(ctx, eng.Run(ctx, sched))
@@ -215,9 +215,8 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 	qcfg.Options.Staging = true
 	if q, err := idbridge.New(ctx, qcfg); err == nil {
 		defer q.Close()
-		if h := c.adminHandler(q); h != nil {
-			admin.Store(&h)
-		}
+		h := adminHandler(q, logger)
+		adminPage.Store(&h)
 	} else {
 		logger.Warn("admin page unavailable", "err", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/admin"
 )
 
 func main() {
@@ -155,5 +156,8 @@ func isTerminal(f *os.File) bool {
 // setMeterProvider gives the engine the daemon's MeterProvider.
 func (c *cli) setMeterProvider(opts *idbridge.Options, mp metric.MeterProvider) {}
 
-// adminHandler is the admin page of eng.
-func (c *cli) adminHandler(eng *idbridge.Engine) http.Handler { return nil }
+// adminHandler is the admin page of eng, read-only (the daemon has no
+// authentication of its own to put actions behind), mounted under /admin/.
+func adminHandler(eng *idbridge.Engine, logger *slog.Logger) http.Handler {
+	return http.StripPrefix("/admin", admin.New(eng, admin.Options{Logger: logger, Title: "adsync"}))
+}
