@@ -29,9 +29,10 @@ import (
 
 // session is what a command works with.
 type session struct {
-	cfg    *Config
-	parts  *parts
-	logger *slog.Logger
+	cfg      *Config
+	parts    *parts
+	logger   *slog.Logger
+	progress func(*idbridge.Options)
 }
 
 // open loads the configuration and opens the store (read-only when the
@@ -59,7 +60,7 @@ func (c *cli) open(ctx context.Context, fs *flag.FlagSet, args []string, readOnl
 		}
 		return nil, err
 	}
-	return &session{cfg: cfg, parts: p, logger: logger}, nil
+	return &session{cfg: cfg, parts: p, logger: logger, progress: c.withProgress}, nil
 }
 
 // engine builds an engine on the session's store. It reads each
@@ -67,6 +68,7 @@ func (c *cli) open(ctx context.Context, fs *flag.FlagSet, args []string, readOnl
 func (s *session) engine(ctx context.Context, staging bool) (*idbridge.Engine, error) {
 	opts := engineOptions(s.cfg.Engine, s.logger)
 	opts.Staging = staging
+	s.progress(&opts)
 	return idbridge.New(ctx, idbridge.Config{Store: s.parts.store, Connectors: s.parts.connectors, Rules: s.parts.rules, Options: opts})
 }
 

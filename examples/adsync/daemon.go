@@ -41,26 +41,24 @@ func (s *state) roleName() string {
 	return ""
 }
 
-// cycleMetrics are the daemon's own instruments; the engine records the
-// rest through the MeterProvider it is given.
+// cycleMetrics are the daemon's own instruments: cycles and leadership.
+// The engine records the rest (idbridge.run.count, idbridge.objects, …)
+// through the MeterProvider it is given.
 type cycleMetrics struct {
-	cycles      metric.Int64Counter
-	duration    metric.Float64Histogram
-	lastSuccess metric.Float64Gauge
-	leader      metric.Int64Gauge
+	cycles   metric.Int64Counter
+	duration metric.Float64Histogram
+	leader   metric.Int64Gauge
 }
 
 func newCycleMetrics(mp metric.MeterProvider) (*cycleMetrics, error) {
 	m := mp.Meter(meterName)
 	var cm cycleMetrics
-	var errs [4]error
+	var errs [3]error
 	cm.cycles, errs[0] = m.Int64Counter("adsync.cycles", metric.WithUnit("{cycle}"),
 		metric.WithDescription("Sync cycles the daemon ran, by mode and outcome (success, failure)."))
 	cm.duration, errs[1] = m.Float64Histogram("adsync.cycle.duration", metric.WithUnit("s"),
 		metric.WithDescription("Wall time of sync cycles."))
-	cm.lastSuccess, errs[2] = m.Float64Gauge("adsync.cycle.last_success", metric.WithUnit("s"),
-		metric.WithDescription("Unix time at which the last cycle without error ended."))
-	cm.leader, errs[3] = m.Int64Gauge("adsync.ha.leader", metric.WithUnit("1"),
+	cm.leader, errs[2] = m.Int64Gauge("adsync.ha.leader", metric.WithUnit("1"),
 		metric.WithDescription("1 while this node leads (runs the engine), 0 while it is a standby."))
 	return &cm, errors.Join(errs[:]...)
 }
@@ -78,9 +76,6 @@ func (cm *cycleMetrics) record(ctx context.Context, c *idbridge.CycleResult, err
 	cm.cycles.Add(ctx, 1, attrs)
 	if c != nil && !c.Ended.IsZero() {
 		cm.duration.Record(ctx, c.Ended.Sub(c.Started).Seconds(), attrs)
-		if err == nil {
-			cm.lastSuccess.Record(ctx, float64(c.Ended.UnixNano())/1e9)
-		}
 	}
 }
 
@@ -154,7 +149,8 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 		}
 	}()
 	opts := engineOptions(cfg.Engine, logger)
-	c.setMeterProvider(&opts, mp)
+	opts.MeterProvider = mp
+	c.withProgress(&opts)
 	sched := schedule(cfg.Schedule)
 	sched.OnCycle = func(res *idbridge.CycleResult, err error) {
 		cm.record(context.WithoutCancel(ctx), res, err)

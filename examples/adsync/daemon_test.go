@@ -21,6 +21,9 @@ import (
 	"text/template"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -243,6 +246,47 @@ func (d *daemon) get(t *testing.T, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// scrape reads /metrics in Prometheus' text exposition format.
+func (d *daemon) scrape(t *testing.T) map[string]*dto.MetricFamily {
+	t.Helper()
+	code, body := d.get(t, "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	require.NoError(t, err)
+	return fams
+}
+
+// metricValue sums the series of the family name whose labels include
+// labels (a counter's or a gauge's value).
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	f, ok := fams[name]
+	if !ok {
+		return -1
+	}
+	var sum float64
+	for _, m := range f.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for k, v := range labels {
+			match = match && have[k] == v
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			sum += m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -262,7 +306,7 @@ func (s *syncBuffer) String() string {
 
 // The daemon, started from a YAML file against slapd and the Graph
 // emulator, provisions the directory's people in one cycle and serves its
-// endpoints.
+// endpoints; /metrics has the counts the cycle's runs reported.
 func TestDaemonSyncsAndServes(t *testing.T) {
 	w := newWorld(t)
 	w.addPeople(t, 12)
@@ -273,6 +317,20 @@ func TestDaemonSyncsAndServes(t *testing.T) {
 	users, dups := w.cloud()
 	assert.Empty(t, dups)
 	assert.Equal(t, w.directory(t), users, "every person of the directory is a user in the cloud, once")
+
+	// The metrics equal what the cycle's runs reported.
+	fams := d.scrape(t)
+	for _, r := range c.res.Runs {
+		labels := map[string]string{"connector": r.Connector, "profile": string(r.Profile)}
+		assert.Equal(t, 1.0, metricValue(fams, "idbridge_run_count_total", labels), "%s %s", r.Connector, r.Profile)
+		for op, n := range map[string]int{"add": r.Adds, "project": r.Projections, "provision": r.Provisions, "export": r.Exported} {
+			labels := map[string]string{"connector": r.Connector, "profile": string(r.Profile), "operation": op}
+			assert.Equal(t, float64(n), metricValue(fams, "idbridge_objects_total", labels), "%s %s %s", r.Connector, r.Profile, op)
+		}
+	}
+	assert.Equal(t, 12.0, metricValue(fams, "idbridge_objects_total", map[string]string{"connector": "entra", "operation": "export"}))
+	assert.Equal(t, 1.0, metricValue(fams, "adsync_cycles_total", map[string]string{"mode": "Delta", "outcome": "success"}))
+	assert.Positive(t, metricValue(fams, "idbridge_cycle_last_success_seconds", nil))
 
 	code, body := d.get(t, "/healthz")
 	assert.Equal(t, http.StatusOK, code, body)

@@ -27,8 +27,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/admin"
 )
@@ -152,9 +150,6 @@ func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
-
-// setMeterProvider gives the engine the daemon's MeterProvider.
-func (c *cli) setMeterProvider(opts *idbridge.Options, mp metric.MeterProvider) {}
 
 // adminHandler is the admin page of eng, read-only (the daemon has no
 // authentication of its own to put actions behind), mounted under /admin/.
