@@ -174,11 +174,12 @@ func outcome(r *metaverse.RunRecord) string {
 }
 
 func (c *cli) history(ctx context.Context, args []string) error {
-	fs := c.flags("history", "the run history, newest first")
+	fs := c.flags("history", "the run history, newest first (Engine.History)")
 	name := fs.String("connector", "", "only this connector's runs")
-	n := fs.Int("n", 20, "how many runs")
+	outcomeFlag := fs.String("outcome", "", "only runs that ended so: success, completed-errors, failed, cancelled")
+	n := fs.Int("n", 20, "how many runs (at most 1000)")
 	asJSON := fs.Bool("json", false, "write JSON")
-	s, err := c.open(ctx, fs, args, true)
+	s, err := c.open(ctx, fs, args, false)
 	if err != nil {
 		return err
 	}
@@ -188,22 +189,23 @@ func (c *cli) history(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	var runs []*metaverse.RunRecord
-	err = s.parts.store.View(ctx, func(tx metaverse.Tx) error {
-		runs, err = tx.Runs(ctx, *name, *n)
+	eng, err := s.engine(ctx, true)
+	if err != nil {
 		return err
-	})
+	}
+	defer eng.Close()
+	page, err := eng.History(ctx, idbridge.HistoryQuery{Connector: *name, Outcome: idbridge.Outcome(*outcomeFlag), Limit: *n})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return c.writeJSON(runs)
+		return c.writeJSON(page.Runs)
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tCONNECTOR\tPROFILE\tDURATION\tCOUNTS\tOUTCOME")
-	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.Local().Format(time.DateTime), r.Connector, r.Profile,
-			r.Ended.Sub(r.Started).Round(time.Millisecond), counts(r.Counts), outcome(r))
+	fmt.Fprintln(tw, "STARTED\tCONNECTOR\tPROFILE\tSECONDS\tOUTCOME\tCOUNTS\tERROR")
+	for _, r := range page.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\n", r.Started.Local().Format(time.DateTime), r.Connector, r.Profile,
+			r.Seconds, r.Outcome, counts(r.Counts), r.Err)
 	}
 	return tw.Flush()
 }
@@ -219,44 +221,36 @@ func counts(m map[string]int) string {
 	return strings.Join(parts, " ")
 }
 
-// objectError is one line of errors.
-type objectError struct {
-	Connector string           `json:"connector"`
-	ObjectID  string           `json:"objectID"`
-	Anchor    connector.Anchor `json:"anchor,omitempty"`
-	DN        string           `json:"dn"`
-	Step      string           `json:"step"` // sync or export
-	Error     string           `json:"error"`
-	Attempts  int              `json:"attempts,omitempty"`
-}
-
 const pageSize = 500
 
 func (c *cli) errorsCmd(ctx context.Context, args []string) error {
-	fs := c.flags("errors", "objects with a sync error or a failed or parked export")
+	fs := c.flags("errors", "objects in error now: import and sync errors, failed and parked exports (Engine.ObjectErrors)")
 	name := fs.String("connector", "", "only this connector")
 	asJSON := fs.Bool("json", false, "write JSON")
-	s, err := c.open(ctx, fs, args, true)
+	s, err := c.open(ctx, fs, args, false)
 	if err != nil {
 		return err
 	}
 	defer s.parts.Close()
-	names, err := s.connectorNames(*name)
+	if _, err := s.connectorNames(*name); err != nil {
+		return err
+	}
+	eng, err := s.engine(ctx, true)
 	if err != nil {
 		return err
 	}
-	var out []objectError
-	err = eachObject(ctx, s.parts.store, names, func(o *metaverse.CSObject) bool {
-		if o.Error != "" {
-			out = append(out, objectError{Connector: o.Connector, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "sync", Error: o.Error})
+	defer eng.Close()
+	var out []idbridge.CurrentError
+	for q := (idbridge.ErrorQuery{Connector: *name, Limit: 1000}); ; {
+		page, err := eng.ObjectErrors(ctx, q)
+		if err != nil {
+			return err
 		}
-		if x := o.Export; x != nil && x.LastError != "" {
-			out = append(out, objectError{Connector: o.Connector, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "export", Error: x.LastError, Attempts: x.Attempts})
+		out = append(out, page.Errors...)
+		if page.Next == "" {
+			break
 		}
-		return true
-	})
-	if err != nil {
-		return err
+		q.Cursor = page.Next
 	}
 	if *asJSON {
 		return c.writeJSON(out)
@@ -264,7 +258,11 @@ func (c *cli) errorsCmd(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONNECTOR\tDN\tSTEP\tERROR")
 	for _, e := range out {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Connector, e.DN, e.Step, e.Error)
+		step := e.Step
+		if e.Parked {
+			step += " (parked)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Connector, e.DN, step, e.Error)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -403,7 +401,7 @@ func (c *cli) preview(ctx context.Context, args []string) error {
 	if pv.Err != nil {
 		fmt.Fprintf(w, "sync would fail: %v\n", pv.Err)
 	}
-	fmt.Fprintf(w, "sync: %s\n", strings.TrimPrefix(pv.Counts.String(), " "))
+	fmt.Fprintf(w, "sync: %s\n", strings.TrimLeft(pv.Counts.String(), " :"))
 	if pv.After != nil {
 		fmt.Fprintf(w, "metaverse entry %s (%s):\n", pv.After.ID, pv.After.Type)
 		for _, attr := range slices.Sorted(maps.Keys(pv.After.Attrs)) {

@@ -140,6 +140,7 @@ store:
 schedule:
   interval: {{.Interval}}
 engine:
+  staging: {{.Staging}}
   exportRetryBackoff: -1s
   exportBatchSize: 5
 http:
@@ -153,6 +154,7 @@ type configParams struct {
 	LDAPURL, LDAPCA, BindDN, OU, GraphURL string
 	Store, Interval, LogLevel             string
 	WriteBudget                           int
+	Staging                               bool
 }
 
 // config writes the daemon's configuration and returns its path.
