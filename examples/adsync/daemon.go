@@ -58,7 +58,7 @@ func newCycleMetrics(mp metric.MeterProvider) (*cycleMetrics, error) {
 		metric.WithDescription("Sync cycles the daemon ran, by mode and outcome (success, failure)."))
 	cm.duration, errs[1] = m.Float64Histogram("adsync.cycle.duration", metric.WithUnit("s"),
 		metric.WithDescription("Wall time of sync cycles."))
-	cm.leader, errs[2] = m.Int64Gauge("adsync.ha.leader", metric.WithUnit("1"),
+	cm.leader, errs[2] = m.Int64Gauge("adsync.ha.leader", metric.WithUnit("{leader}"),
 		metric.WithDescription("1 while this node leads (runs the engine), 0 while it is a standby."))
 	return &cm, errors.Join(errs[:]...)
 }

@@ -143,6 +143,10 @@ engine:
   staging: {{.Staging}}
   exportRetryBackoff: -1s
   exportBatchSize: 5
+{{- if .HA}}
+ha:
+  elector: local
+{{- end}}
 http:
   listen: 127.0.0.1:0
 log:
@@ -154,7 +158,7 @@ type configParams struct {
 	LDAPURL, LDAPCA, BindDN, OU, GraphURL string
 	Store, Interval, LogLevel             string
 	WriteBudget                           int
-	Staging                               bool
+	Staging, HA                           bool
 }
 
 // config writes the daemon's configuration and returns its path.
@@ -387,4 +391,22 @@ func unique(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
+}
+
+// With an elector, the node that leads runs the engine and says so in
+// /readyz and the metrics.
+func TestDaemonWithElector(t *testing.T) {
+	w := newWorld(t)
+	w.addPeople(t, 3)
+	d := startDaemon(t, w.config(t, configParams{HA: true}))
+	c := d.nextCycle(t)
+	require.NoError(t, c.err, "%s", d.logs)
+	code, body := d.get(t, "/readyz")
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "ready: leader\n", body)
+	assert.Equal(t, 1.0, metricValue(d.scrape(t), "adsync_ha_leader", nil))
+	users, _ := w.cloud()
+	assert.Len(t, users, 3)
+	code, _ = d.get(t, "/admin/")
+	assert.Equal(t, http.StatusOK, code, "the admin page, from the query engine")
 }
