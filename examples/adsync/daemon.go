@@ -209,6 +209,10 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 	// shared store, for queries: it never runs nor exports.
 	qcfg := ecfg
 	qcfg.Options.Staging = true
+	// Its runs are none: it records no metrics and reports no progress,
+	// which would double the leader engine's.
+	qcfg.Options.MeterProvider = nil
+	qcfg.Options.Hooks = idbridge.Hooks{}
 	if q, err := idbridge.New(ctx, qcfg); err == nil {
 		defer q.Close()
 		h := adminHandler(q, logger)
