@@ -99,6 +99,7 @@ func TestPages(t *testing.T) {
 		return err
 	}))
 	alanDir := objectID(t, f, "dir", "uid=1004,ou=people")
+	strayDir := objectID(t, f, "dir", "uid=9999,ou=people")
 	tests := []struct {
 		name, path string
 		status     int
@@ -115,9 +116,12 @@ func TestPages(t *testing.T) {
 		{"search, nothing found", "search?q=nobody", 200, []string{"No object found."}},
 		{"object", "object?connector=hr&id=" + adaID, 200, []string{"worker=1001", `href="entry?id=` + entryID + `"`, "In from HR"}},
 		{"object with a parked export", "object?connector=dir&id=" + alanDir, 200, []string{"parked", "uid 1004 is reserved"}},
+		{"disconnector with its explanation", "object?connector=dir&id=" + strayDir, 200, []string{"none (disconnector)", `<td class="outcome">notJoined</td>`, "Nowhere"}},
 		{"object not found", "object?connector=hr&id=nope", 404, []string{"no object"}},
 		{"object without id", "object?connector=hr", 400, nil},
-		{"entry", "entry?id=" + entryID, 200, []string{"Ada Lovelace", "hr · In from HR", "dir · In from Directory", "uid=1001,ou=people", "Out to Directory"}},
+		{"entry", "entry?id=" + entryID, 200, []string{"Ada Lovelace", "hr · In from HR", "dir · In from Directory", "uid=1001,ou=people", "Out to Directory",
+			// Explain: the HR department lost to the directory's.
+			`<td class="outcome">precedence</td>`, "Analytical Engines", "Out to Directory (10, in scope)"}},
 		{"entry not found", "entry?id=nope", 404, nil},
 		{"pending", "pending", 200, []string{"uid=1004,ou=people", "parked"}},
 		{"pending of a connector", "pending?connector=hr", 200, []string{"Nothing pending."}},

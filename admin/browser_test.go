@@ -152,6 +152,11 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, lineage, "hr · In from HR")
 		assert.Contains(t, lineage, "dir · In from Directory", "the department flowed in from the directory")
 		assert.Contains(t, lineage, "uid=1001,ou=people")
+		won := eval[[]string](t, ctx, `[...document.querySelectorAll("#explain table.explain tr.contribution.won .outcome")].map(td => td.textContent)`)
+		assert.NotEmpty(t, won, "Explain marks the winning flows")
+		lost := eval[string](t, ctx, `[...document.querySelectorAll("#explain tr.contribution:not(.won)")].map(tr => tr.textContent).join("|")`)
+		assert.Contains(t, lost, "In from HR", "HR's department lost to the directory's")
+		assert.Contains(t, lost, "precedence")
 	})
 
 	t.Run("values from connected systems never run", func(t *testing.T) {

@@ -18,7 +18,10 @@
 //   - a connector-space object: its imported attributes, pending import,
 //     pending export and link; and a metaverse entry with its lineage: the
 //     connector and rule whose flow set each attribute, and every linked
-//     object with the rule that made the link;
+//     object with the rule that made the link; with an Explainer (the
+//     engine is one), every flow that contributed to each attribute and
+//     why it won or lost, what the outbound rules make of the entry and
+//     the export that results, and for a disconnector why it joins nothing;
 //   - the pending exports of each connector (Entra Connect's csexport).
 //
 // Mount it under a path ending in a slash; every link is relative:
@@ -31,7 +34,8 @@
 // store only through Store().View and never write it. Actions need an
 // optional capability of the Source, probed by type assertion: Cycler to
 // run a cycle, ExportRetrier to retry exports; without it the action is
-// not offered.
+// not offered. The full lineage needs Explainer; without it the pages show
+// the stored lineage only (the winning connector and rule, the links).
 //
 // # Security
 //

@@ -34,12 +34,13 @@ rules:
     flows:
       - {target: employeeID, source: id}
       - {target: displayName, expression: 'source.first + " " + source.last'}
+      - {target: department, expression: '"Unassigned"'}
   - name: In from Directory
     direction: inbound
     connector: dir
     source: account
     target: person
-    precedence: 20
+    precedence: 5
     join: [[{source: source.employeeNumber, target: employeeID}]]
     flows:
       - {target: department, source: ou}
@@ -84,6 +85,9 @@ func newFixture(t testing.TB) *fixture {
 	hr.Put(worker("1002", "Charles", "Babbage"))
 	hr.Put(worker("1003", "Grace", hostile))
 	hr.Put(worker("1004", "Alan", "Turing"))
+	// An account of the directory that matches no worker: a disconnector.
+	dir.Put(connector.Object{Anchor: "dir-9999", DN: "uid=9999,ou=people", Type: "account", Attrs: connector.Attributes{
+		"cn": {connector.StringValue("Stray Account")}, "employeeNumber": {connector.StringValue("9999")}, "ou": {connector.StringValue("Nowhere")}}})
 	// The directory refuses Alan for good: his export is parked.
 	dir.FailObject(memconn.OpExport, "uid=1004,ou=people", connector.Permanent(errors.New("constraint violation: uid 1004 is reserved")))
 

@@ -197,6 +197,7 @@ func badRequest(format string, args ...any) error {
 }
 
 var funcs = template.FuncMap{
+	"inc": func(n int) int { return n + 1 },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

@@ -383,6 +383,7 @@ func (h *Handler) attrRows(attrs connector.Attributes, sources map[string]metave
 }
 
 type objectData struct {
+	Explain *explainView // nil without an Explainer
 	Object  *metaverse.CSObject
 	Attrs   []attrRow
 	Export  []attrRow // the attributes the pending export wants
@@ -411,6 +412,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := objectData{Object: o, Attrs: h.attrRows(o.Attrs, nil)}
+	if o.EntryID == "" {
+		// A disconnector: what its rules would contribute, and why it
+		// joins nothing. A linked object's lineage is on its entry's page.
+		d.Explain = h.explain(ctx, idbridge.ExplainTarget{Connector: name, ObjectID: id})
+	}
 	if o.Export != nil {
 		d.Export = h.attrRows(o.Export.Attrs, nil)
 	}
@@ -418,10 +424,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 }
 
 type entryData struct {
-	Entry *metaverse.Entry
-	Name  string
-	Attrs []attrRow
-	Links []linkRow
+	Explain *explainView // nil without an Explainer
+	Entry   *metaverse.Entry
+	Name    string
+	Attrs   []attrRow
+	Links   []linkRow
 }
 
 // linkRow is a connector-space object linked to an entry.
@@ -469,6 +476,7 @@ func (h *Handler) entry(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("admin: reading entry %s: %w", id, err))
 		return
 	}
+	d.Explain = h.explain(ctx, idbridge.ExplainTarget{EntryID: id})
 	h.render(w, r, http.StatusOK, "entry", d)
 }
 
@@ -528,27 +536,29 @@ func (h *Handler) pending(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) pendingRow(p idbridge.PendingExport) pendingRow {
 	row := pendingRow{PendingExport: p, Kind: p.Change.Kind.String()}
-	show := func(name string, vs []connector.Value) modRow {
-		m := modRow{Name: name, Hidden: h.opts.HideAttribute(name)}
-		if !m.Hidden {
-			for _, v := range vs {
-				m.Values = append(m.Values, v.String())
-			}
-		}
-		return m
-	}
-	for _, name := range slices.Sorted(maps.Keys(p.Change.Attrs)) {
-		m := show(name, p.Change.Attrs[name])
+	for _, name := range sortedKeys(p.Change.Attrs) {
+		m := h.modRow(name, p.Change.Attrs[name])
 		m.Op = "set"
 		row.Mods = append(row.Mods, m)
 	}
 	for _, mod := range p.Change.Mods {
-		m := show(mod.Name, mod.Values)
+		m := h.modRow(mod.Name, mod.Values)
 		m.Op = mod.Op.String()
 		row.Mods = append(row.Mods, m)
 	}
 	return row
 }
+
+// modRow shows an attribute of a change, its values removed when hidden.
+func (h *Handler) modRow(name string, vs []connector.Value) modRow {
+	m := modRow{Name: name, Hidden: h.opts.HideAttribute(name)}
+	if !m.Hidden {
+		m.Values = valueStrings(vs)
+	}
+	return m
+}
+
+func sortedKeys(a connector.Attributes) []string { return slices.Sorted(maps.Keys(a)) }
 
 // actionResult is the page an action (or a failure) answers with.
 type actionResult struct {
