@@ -36,6 +36,9 @@ type CycleResult struct {
 	Started time.Time
 	Ended   time.Time
 	Runs    []*RunResult
+	// Skipped lists the connectors in quarantine that the cycle did not
+	// run (see Quarantine), with their state.
+	Skipped []Quarantine
 }
 
 // Errors returns every object error of every run.
@@ -67,7 +70,8 @@ func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error
 			errs = append(errs, err)
 		}
 	}
-	for _, name := range e.names {
+	names := e.cycleConnectors(cr)
+	for _, name := range names {
 		if mode == Initial {
 			step(e.FullImport(ctx, name))
 		} else {
@@ -77,7 +81,10 @@ func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error
 			return cr, err
 		}
 	}
-	for _, name := range e.names {
+	for _, name := range names {
+		if e.skipped(cr, name) {
+			continue
+		}
 		if mode == Initial {
 			step(e.FullSync(ctx, name))
 		} else {
@@ -88,7 +95,10 @@ func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error
 		}
 	}
 	if !e.Staging() {
-		for _, name := range e.names {
+		for _, name := range names {
+			if e.skipped(cr, name) {
+				continue
+			}
 			pending, err := e.hasPendingExports(ctx, name)
 			if err != nil {
 				errs = append(errs, err)
@@ -106,6 +116,7 @@ func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error
 	if len(errs) > 0 {
 		return cr, fmt.Errorf("idbridge: %s cycle: %w", mode, errors.Join(errs...))
 	}
+	e.metrics.cycleSucceeded(cr.Ended)
 	return cr, nil
 }
 

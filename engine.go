@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/idbridge/idbridge/connector"
 	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/rules"
@@ -132,6 +134,27 @@ type Options struct {
 	// ExportBatchTimeout bounds each Connector.Export call; 0 means no
 	// bound of its own (with a Lease, the lease's expiry bounds it).
 	ExportBatchTimeout time.Duration
+
+	// Operations: metrics, hooks, run history and quarantine (see
+	// metrics.go, hooks.go, history.go and quarantine.go).
+
+	// MeterProvider receives the engine's OpenTelemetry metrics (the
+	// Metric* names); nil means none are recorded.
+	MeterProvider metric.MeterProvider
+	// Hooks receive run start and end, progress, object errors and
+	// accepted exports as they happen; the zero value calls nothing.
+	Hooks Hooks
+	// ProgressEvery and ProgressInterval say how often Hooks.Progress is
+	// called during a run: every ProgressEvery objects or ProgressInterval,
+	// whichever comes first. Defaults 1000 objects and 10 seconds.
+	ProgressEvery    int
+	ProgressInterval time.Duration
+	// HistoryRetention bounds the run history; the zero value is the
+	// documented defaults (DefaultHistoryRuns, DefaultHistoryAge).
+	HistoryRetention HistoryRetention
+	// Quarantine configures when a failing connector is set aside; the
+	// zero value is the documented defaults.
+	Quarantine QuarantineOptions
 }
 
 // ErrInvalidOptions: Options or a Schedule with a value the engine cannot
@@ -158,6 +181,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("%w: %s is %d (0 means the default)", ErrInvalidOptions, f.name, f.v))
 		}
 	}
+	errs = append(errs, o.validateOps()...)
 	if o.ImportDeleteShare > 1 {
 		errs = append(errs, fmt.Errorf("%w: ImportDeleteShare is %g, a share of at most 1 (negative disables the guard)", ErrInvalidOptions, o.ImportDeleteShare))
 	}
@@ -198,6 +222,7 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = o.Clock.Now
 	}
+	o.setOpsDefaults()
 }
 
 // Engine runs the sync: import into connector spaces, sync through the
@@ -225,6 +250,9 @@ type Engine struct {
 	closeOnce sync.Once
 	mu        sync.RWMutex
 	rules     *rules.Set
+
+	metrics *metrics     // see metrics.go
+	quar    *quarantines // see quarantine.go
 }
 
 // conn is a connector with what the engine learned of it.
@@ -275,6 +303,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := e.SetRules(ctx, cfg.Rules); err != nil {
 		return nil, err
 	}
+	e.quar = newQuarantines(opts.Quarantine)
+	if err := e.loadQuarantines(ctx); err != nil {
+		return nil, fmt.Errorf("idbridge: reading quarantine state: %w", err)
+	}
+	m, err := newMetrics(e, opts.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("idbridge: metrics: %w", err)
+	}
+	e.metrics = m
 	return e, nil
 }
 
@@ -351,7 +388,10 @@ func (e *Engine) SetDeletionThreshold(n int) {
 // returns ErrClosed. Close does not wait for them. It closes neither the
 // store nor the connectors. Calling it again does nothing.
 func (e *Engine) Close() error {
-	e.closeOnce.Do(func() { close(e.closing) })
+	e.closeOnce.Do(func() {
+		close(e.closing)
+		e.metrics.stop()
+	})
 	return nil
 }
 

@@ -28,33 +28,33 @@ type ExplainTarget struct {
 	ObjectID  string
 }
 
-// Outcome says what became of one flow's contribution to an attribute.
-type Outcome string
+// FlowOutcome says what became of one flow's contribution to an attribute.
+type FlowOutcome string
 
 // Outcomes of contributions.
 const (
 	// OutcomeWon: the contribution sets the attribute (lowest precedence
 	// number with a value or an AuthoritativeNull).
-	OutcomeWon Outcome = "won"
+	OutcomeWon FlowOutcome = "won"
 	// OutcomeMerged: a merge flow's values, merged into the winner's.
-	OutcomeMerged Outcome = "merged"
+	OutcomeMerged FlowOutcome = "merged"
 	// OutcomePrecedence: lost to a contribution with a lower precedence
 	// number (or, at equal precedence, evaluated first).
-	OutcomePrecedence Outcome = "precedence"
+	OutcomePrecedence FlowOutcome = "precedence"
 	// OutcomeNull: the flow gave no value (Null): no contribution.
-	OutcomeNull Outcome = "null"
+	OutcomeNull FlowOutcome = "null"
 	// OutcomeIgnored: the flow gave IgnoreThisFlow: no contribution, and
 	// when nothing else wins the current value stays.
-	OutcomeIgnored Outcome = "ignoreThisFlow"
+	OutcomeIgnored FlowOutcome = "ignoreThisFlow"
 	// OutcomeKept: the winning flow is apply-once and the attribute has a
 	// value already, which stays.
-	OutcomeKept Outcome = "applyOnceKept"
+	OutcomeKept FlowOutcome = "applyOnceKept"
 	// OutcomeOutOfScope: the object is not in the rule's scope; Values are
 	// what the flow would give if it were.
-	OutcomeOutOfScope Outcome = "outOfScope"
+	OutcomeOutOfScope FlowOutcome = "outOfScope"
 	// OutcomeNotJoined: the object is in the rule's scope but linked to no
 	// metaverse entry (no join matched, no Provision rule projected it).
-	OutcomeNotJoined Outcome = "notJoined"
+	OutcomeNotJoined FlowOutcome = "notJoined"
 )
 
 // Explanation says how a metaverse entry's attributes get their values,
@@ -121,7 +121,7 @@ type Contribution struct {
 	// IgnoreThisFlow.
 	Result  string            `json:"result"`
 	Values  []connector.Value `json:"values,omitempty"`
-	Outcome Outcome           `json:"outcome"`
+	Outcome FlowOutcome       `json:"outcome"`
 	Reason  string            `json:"reason"`
 }
 
@@ -368,7 +368,7 @@ type attrContribution struct {
 
 // evaluate evaluates rule c's flows on obj for the record (errors are
 // left out: only the sync's own evaluation reports them).
-func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compiled, in *rules.Input, o Outcome, reason string) []attrContribution {
+func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compiled, in *rules.Input, o FlowOutcome, reason string) []attrContribution {
 	rule := c.Rule()
 	results, _ := c.Flows(w.ctx, in)
 	out := make([]attrContribution, 0, len(results))
@@ -438,7 +438,7 @@ func (r *explainRec) outboundRec(entryID, connName string) *OutboundExplanation 
 
 // explainOutbound records the outcome of an outbound flow's result; vals
 // are the values it sets (Won) or keeps (Kept).
-func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr rules.FlowResult, o Outcome, vals []connector.Value) {
+func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr rules.FlowResult, o FlowOutcome, vals []connector.Value) {
 	if s.explain == nil {
 		return
 	}

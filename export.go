@@ -41,6 +41,7 @@ func (e *Engine) Export(ctx context.Context, connectorName string) (*RunResult, 
 	}
 	defer end()
 	res := &RunResult{Connector: connectorName, Profile: Export, Started: e.opts.Now()}
+	res.track = e.startRun(res)
 	err = e.exportLocked(ctx, c, res)
 	res.Ended = e.opts.Now()
 	e.record(ctx, res, err)
@@ -262,7 +263,10 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 	for i := range items {
 		changes[i] = items[i].change
 	}
+	called := e.opts.Now()
 	results, callErr := e.exportCall(ctx, c, changes)
+	latency := e.opts.Now().Sub(called)
+	e.metrics.exportCall(c.name, latency)
 	if callErr == nil && len(results) != len(changes) {
 		callErr = fmt.Errorf("connector %q returned %d export results for %d changes", c.name, len(results), len(changes))
 	}
@@ -278,9 +282,10 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 	}
 	var again []string
 	var counts RunResult
+	var accepted []ExportEvent // for Hooks.ExportConfirmed
 	now := e.opts.Now()
 	err := e.store.Update(context.WithoutCancel(ctx), func(tx metaverse.Tx) error {
-		again, counts = nil, RunResult{}
+		again, counts, accepted = nil, RunResult{}, accepted[:0]
 		for i, it := range items {
 			o, err := tx.Object(ctx, c.name, it.id)
 			if isNotFound(err) {
@@ -318,6 +323,9 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 			default:
 				applyExported(o, &it.change, r)
 				counts.Exported++
+				if res.track.wantsExports() {
+					accepted = append(accepted, ExportEvent{Connector: c.name, ObjectID: o.ID, DN: o.DN, Kind: it.change.Kind.String(), Latency: latency})
+				}
 				for _, w := range r.Warnings {
 					counts.addWarning(e.opts.MaxErrors, &ObjectError{Connector: c.name, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "export " + it.change.Kind.String(), Err: errors.New(w)})
 				}
@@ -336,6 +344,8 @@ func (e *Engine) exportBatch(ctx context.Context, c *conn, res *RunResult, items
 		return nil, fatal(err)
 	}
 	res.merge(e.opts.MaxErrors, &counts)
+	res.track.exported(accepted)
+	res.track.add(len(items))
 	for _, w := range counts.Warnings {
 		e.log.Warn("idbridge: export warning", "connector", c.name, "dn", w.DN, "warning", w.Err)
 	}

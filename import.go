@@ -36,6 +36,10 @@ func (e *Engine) runImport(ctx context.Context, name string, delta bool) (*RunRe
 	}
 	defer end()
 	res := &RunResult{Connector: name, Profile: FullImport, Started: e.opts.Now()}
+	if delta {
+		res.Profile = DeltaImport // as asked; doImport says what it ran
+	}
+	res.track = e.startRun(res)
 	err = e.doImport(ctx, c, delta, res)
 	res.Ended = e.opts.Now()
 	e.record(ctx, res, err)

@@ -127,9 +127,15 @@ type RunResult struct {
 	// per note (at most Options.MaxErrors; WarningCount counts all).
 	Warnings     []*ObjectError
 	WarningCount int
+
+	// track instruments the run while it runs (nil otherwise).
+	track *tracker
 }
 
 func (r *RunResult) addError(max int, err *ObjectError) {
+	if r.track != nil {
+		r.track.objectError(err)
+	}
 	r.ErrorCount++
 	if len(r.Errors) < max {
 		r.Errors = append(r.Errors, err)
@@ -218,12 +224,59 @@ func (e *Engine) record(ctx context.Context, r *RunResult, runErr error) {
 	// The run history must not fail the run, nor be lost because the run's
 	// context was cancelled.
 	ctx = context.WithoutCancel(ctx)
-	if err := e.store.Update(ctx, func(tx metaverse.Tx) error { return tx.AddRun(ctx, rec) }); err != nil {
+	qc := e.observe(r, runErr)
+	if err := e.store.Update(ctx, func(tx metaverse.Tx) error {
+		if err := tx.AddRun(ctx, rec); err != nil {
+			return err
+		}
+		if qc != nil {
+			if err := writeQuarantine(ctx, tx, r.Connector, qc.q); err != nil {
+				return err
+			}
+			if err := tx.AddRun(ctx, qc.record); err != nil {
+				return err
+			}
+		}
+		return e.prune(ctx, tx)
+	}); err != nil {
 		e.log.Warn("idbridge: recording run history", "connector", r.Connector, "profile", r.Profile, "err", err)
 	}
 	level := slog.LevelInfo
 	if runErr != nil {
 		level = slog.LevelWarn
 	}
-	e.log.Log(ctx, level, "idbridge: run", "summary", r.String(), "duration", r.Duration(), "err", runErr)
+	if e.log.Enabled(ctx, level) {
+		attrs := []slog.Attr{slog.String("connector", r.Connector), slog.String("profile", string(r.Profile)),
+			slog.String("outcome", string(RunOutcome(r, runErr))), slog.Duration("duration", r.Duration())}
+		for _, c := range r.counts() {
+			if c.n != 0 {
+				attrs = append(attrs, slog.Int(c.name, c.n))
+			}
+		}
+		if r.ErrorCount > 0 {
+			attrs = append(attrs, slog.Int("errors", r.ErrorCount))
+		}
+		if r.WarningCount > 0 {
+			attrs = append(attrs, slog.Int("warnings", r.WarningCount))
+		}
+		if r.DeletePassSkipped != "" {
+			attrs = append(attrs, slog.String("deletePassSkipped", r.DeletePassSkipped))
+		}
+		if runErr != nil {
+			attrs = append(attrs, slog.Any("err", runErr))
+		}
+		e.log.LogAttrs(ctx, level, "idbridge: run", attrs...)
+	}
+	if qc != nil {
+		if qc.q != nil {
+			e.log.Warn("idbridge: connector in quarantine", "connector", r.Connector, "reason", qc.q.Reason, "step", qc.q.Step,
+				"detail", qc.q.Detail, "until", qc.q.Until, "retries", qc.q.Retries)
+		} else {
+			e.log.Info("idbridge: connector left quarantine", "connector", r.Connector, "profile", r.Profile)
+		}
+	}
+	if r.track != nil {
+		r.track.end(runErr)
+		r.track = nil
+	}
 }

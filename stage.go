@@ -109,6 +109,7 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	if err != nil {
 		return fatal(err)
 	}
+	s.res.track.add(len(s.buf) + len(s.failed))
 	s.buf, s.failed = s.buf[:0], s.failed[:0]
 	r := s.res
 	r.addImportCounts(&counts)

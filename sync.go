@@ -38,6 +38,7 @@ func (e *Engine) runSync(ctx context.Context, name string, full bool) (*RunResul
 	if full {
 		res.Profile = FullSync
 	}
+	res.track = e.startRun(res)
 	s := &syncer{e: e, rules: set, res: res, refs: newRefCache()}
 	err = s.run(ctx, c, full)
 	res.Ended = e.opts.Now()
@@ -166,6 +167,7 @@ func (s *syncer) run(ctx context.Context, c *conn, full bool) error {
 		if err := s.page(ctx, page); err != nil {
 			return err
 		}
+		s.res.track.add(len(page))
 	}
 	// Objects whose references pointed at objects synced later in this run.
 	s.retrying = true

@@ -16,6 +16,8 @@ type undo struct {
 	wm    []byte
 	n     uint64 // counter: previous value; run: previous sequence
 	runs  int    // run: previous length of the history
+	// prune: the whole history before PruneRuns.
+	pruned []*metaverse.RunRecord
 }
 
 type undoKind uint8
@@ -26,6 +28,7 @@ const (
 	undoWatermark
 	undoCounter
 	undoRun
+	undoPrune
 )
 
 // rollback replays the undo log backwards, indexes included.
@@ -54,6 +57,8 @@ func (t *tx) rollback() {
 			clear(s.runs[u.runs:])
 			s.runs = s.runs[:u.runs]
 			s.runSeq = u.n
+		case undoPrune:
+			s.runs = u.pruned
 		}
 	}
 	t.undo = t.undo[:0]
