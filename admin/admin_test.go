@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,7 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/admin"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/metaverse"
 )
 
@@ -109,7 +113,10 @@ func TestPages(t *testing.T) {
 		{"runs", "runs", 200, []string{`<svg id="run-chart"`, `class="bar`, "<polyline", "FullImport"}},
 		{"runs of a connector", "runs?connector=hr", 200, []string{"DeltaImport"}},
 		{"runs of an unknown connector", "runs?connector=nope", 404, []string{"no connector &#34;nope&#34;"}},
-		{"errors", "errors", 200, []string{"uid 1004 is reserved", "export parked"}},
+		{"errors", "errors", 200, []string{"uid 1004 is reserved", `export <span class="bad">parked</span>`}},
+		{"errors of a connector", "errors?connector=hr", 200, []string{"None."}},
+		{"runs with a bad cursor", "runs?cursor=nope", 400, []string{"start again"}},
+		{"runs that failed", "runs?outcome=failed", 200, []string{"No run yet."}},
 		{"search by anchor", "search?q=hr-1001", 200, []string{`href="object?connector=hr&amp;id=` + adaID + `"`}},
 		{"search by text", "search?q=lovelace&connector=dir", 200, []string{"uid=1001,ou=people"}},
 		{"search the metaverse", "search?q=Lovelace&where=mv", 200, []string{`href="entry?id=` + entryID + `"`, "Ada Lovelace"}},
@@ -237,4 +244,44 @@ func TestDefaultHideAttribute(t *testing.T) {
 		"supplementalCredentials": true, "displayName": false, "mail": false} {
 		assert.Equal(t, hide, admin.DefaultHideAttribute(name), name)
 	}
+}
+
+// A connector whose credentials fail is quarantined: the dashboard says
+// so and why, offers to clear it only with an Authorizer, and clearing it
+// is recorded in the history.
+func TestQuarantine(t *testing.T) {
+	f := newFixture(t)
+	f.hr.FailCall(memconn.OpDeltaImport, fmt.Errorf("bind refused: %w", connector.ErrAuth))
+	_, err := f.eng.Cycle(context.Background(), idbridge.Delta)
+	require.ErrorIs(t, err, connector.ErrAuth)
+	require.Len(t, f.eng.Quarantines(), 1)
+
+	ro := newClient(t, admin.New(f.eng, admin.Options{}))
+	_, body := ro.get("")
+	assert.Contains(t, body, `<span class="bad">quarantined</span>`)
+	assert.Contains(t, body, `<table id="quarantines">`)
+	assert.Contains(t, body, "<td>auth</td>")
+	assert.NotContains(t, body, "clear-quarantine", "read-only: no action")
+
+	c := newClient(t, admin.New(f.eng, admin.Options{Authorizer: &recorder{}}))
+	tok := c.token()
+	_, body = c.get("")
+	assert.Contains(t, body, `name="action" value="clear-quarantine"`)
+	status, body := c.post(url.Values{"action": {"clear-quarantine"}, "target": {"hr"}, "csrf": {tok}})
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "hr is out of quarantine")
+	assert.Empty(t, f.eng.Quarantines())
+
+	status, body = c.post(url.Values{"action": {"clear-quarantine"}, "target": {"hr"}, "csrf": {tok}})
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Contains(t, body, "not in quarantine")
+	status, _ = c.post(url.Values{"action": {"retry-exports"}, "target": {"nope"}, "csrf": {tok}})
+	assert.Equal(t, http.StatusNotFound, status)
+
+	_, body = c.get("")
+	assert.NotContains(t, body, `<table id="quarantines">`)
+	_, body = c.get("runs?connector=hr&profile=QuarantineCleared")
+	assert.Contains(t, body, "cleared by an operator")
+	_, body = c.get("runs?connector=hr&profile=Quarantine")
+	assert.Contains(t, body, "bind refused")
 }

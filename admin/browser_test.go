@@ -111,7 +111,7 @@ func TestBrowser(t *testing.T) {
 		for _, tt := range []struct{ path, sel, want string }{
 			{"", "#connectors", "dir"},
 			{"runs", "#run-chart", "FullImport"},
-			{"errors", "#export-errors", "uid 1004 is reserved"},
+			{"errors", "#object-errors", "uid 1004 is reserved"},
 			{"search", "#search", ""},
 			{"pending", "#pending", "uid=1004,ou=people"},
 		} {

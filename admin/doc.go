@@ -7,12 +7,14 @@
 // deploy besides the program), with a little plain JavaScript that only
 // adds comfort (a filter box over tables, a confirmation before actions):
 //
-//   - the dashboard: each connector's last run and pending exports, the
-//     last runs of all connectors;
-//   - the run history, with a chart of the duration and the number of
-//     objects changed of each run (inline SVG drawn on the server);
-//   - the errors: exports the connected systems refused (failed or
-//     parked) and the object errors of each connector's last run;
+//   - the dashboard: each connector's state (active or in quarantine, with
+//     the reason, the next try and the failed tries), last run and pending
+//     exports, and the last runs of all connectors;
+//   - the run history, a page at a time, by connector, profile and
+//     outcome, with a chart of the duration and the number of objects
+//     changed of each run (inline SVG drawn on the server);
+//   - the objects in error now: failed imports and syncs, and exports the
+//     connected systems refused (failed, or parked when for good);
 //   - a search of the connector spaces (by ID, anchor or DN exactly, or by
 //     text in DNs and values) and of the metaverse (by ID or text);
 //   - a connector-space object: its imported attributes, pending import,
@@ -30,11 +32,13 @@
 //
 // # Data source
 //
-// The pages read a Source, which *idbridge.Engine satisfies. They read the
-// store only through Store().View and never write it. Actions need an
-// optional capability of the Source, probed by type assertion: Cycler to
-// run a cycle, ExportRetrier to retry exports; without it the action is
-// not offered. The full lineage needs Explainer; without it the pages show
+// The pages read a Source, which *idbridge.Engine satisfies: its run
+// history, current object errors, quarantines and pending exports, and
+// the store, only through Store().View, for searches and object pages;
+// they never write it. Actions need an optional capability of the Source,
+// probed by type assertion: Cycler to run a cycle, ExportRetrier to retry
+// exports, QuarantineClearer to clear a quarantine; without it the action
+// is not offered. The full lineage needs Explainer; without it the pages show
 // the stored lineage only (the winning connector and rule, the links).
 //
 // # Security
@@ -54,9 +58,12 @@
 //
 // A page that cannot read its data answers 500 and logs the error to
 // Options.Logger (the error text may name internals, so the page does not
-// show it); an unknown object, entry or connector answers 404. A refused
-// action answers 403 with ErrActionsDisabled, ErrCSRF or the Authorizer's
-// error; an action the Source cannot do, 501 with ErrUnsupported.
+// show it); an unknown object, entry or connector answers 404, a stale
+// page cursor 400. A refused action answers 403 with ErrActionsDisabled,
+// ErrCSRF or the Authorizer's error; an action the Source cannot do, 501
+// with ErrUnsupported; clearing a connector that is not in quarantine,
+// 409. An action that ran and failed (a cycle with failed runs) answers
+// 200 with what failed.
 //
 // # Concurrency
 //
