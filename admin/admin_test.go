@@ -285,3 +285,42 @@ func TestQuarantine(t *testing.T) {
 	_, body = c.get("runs?connector=hr&profile=Quarantine")
 	assert.Contains(t, body, "bind refused")
 }
+
+// The history and the errors come a page at a time; each page links to
+// the next with the filters kept.
+func TestPaging(t *testing.T) {
+	f := newFixture(t)
+	// A second parked export, so that the errors take two pages of one.
+	f.dir.FailObject(memconn.OpExport, "uid=1005,ou=people", connector.Permanent(errors.New("uid 1005 is reserved too")))
+	_, err := f.eng.Cycle(context.Background(), idbridge.Delta)
+	require.NoError(t, err)
+	c := newClient(t, admin.New(f.eng, admin.Options{PageSize: 2}))
+	next := regexp.MustCompile(`id="(?:older|next)" href="([^"]+)"`)
+
+	seen := map[string]bool{}
+	path := "runs?connector=hr"
+	for pages := 0; path != ""; pages++ {
+		require.Less(t, pages, 20, "the pages end")
+		status, body := c.get(path)
+		require.Equal(t, http.StatusOK, status, path)
+		assert.Equal(t, 2, strings.Count(body, `<rect class="bar`)+strings.Count(body, "<td colspan=\"7\">No run yet."), "a chart of the page's runs: %s", path)
+		for _, m := range regexp.MustCompile(`data-run="([^"]+)"`).FindAllStringSubmatch(body, -1) {
+			assert.False(t, seen[m[1]], "run %s on two pages", m[1])
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := next.FindStringSubmatch(body); m != nil {
+			path = strings.ReplaceAll(m[1], "&amp;", "&")
+			assert.Contains(t, path, "connector=hr", "the filter is kept")
+		}
+	}
+	assert.Greater(t, len(seen), 2)
+
+	c = newClient(t, admin.New(f.eng, admin.Options{PageSize: 1}))
+	_, body := c.get("errors")
+	assert.Contains(t, body, "uid 1004 is reserved")
+	m := next.FindStringSubmatch(body)
+	require.NotNil(t, m, "a link to the next page of errors")
+	_, body = c.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+	assert.Contains(t, body, "uid 1005 is reserved too")
+}

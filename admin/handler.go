@@ -107,7 +107,7 @@ func New(src Source, opts Options) *Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /runs", h.runs)
-	m.HandleFunc("GET /errors", h.errors)
+	m.HandleFunc("GET /errors", h.objectErrors)
 	m.HandleFunc("GET /search", h.search)
 	m.HandleFunc("GET /object", h.object)
 	m.HandleFunc("GET /entry", h.entry)

@@ -132,9 +132,9 @@ type errorsData struct {
 	Next       string // the query of the next page; "" on the last
 }
 
-// errors lists the objects in error now: import and sync errors, and
+// objectErrors lists the objects in error now: import and sync errors, and
 // exports the connected system refused (failed or parked).
-func (h *Handler) errors(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) objectErrors(w http.ResponseWriter, r *http.Request) {
 	q := idbridge.ErrorQuery{Connector: r.FormValue("connector"), Cursor: r.FormValue("cursor"), Limit: h.opts.PageSize}
 	if q.Connector != "" && !slices.Contains(h.src.Connectors(), q.Connector) {
 		h.fail(w, r, notFound("no connector %q", q.Connector))
