@@ -361,7 +361,7 @@ func (e *Engine) loadQuarantines(ctx context.Context) error {
 			if vals["until"] == 0 {
 				continue
 			}
-			q := &Quarantine{Connector: name, Since: time.Unix(0, int64(vals["since"])), Until: time.Unix(0, int64(vals["until"])),
+			q := &Quarantine{Connector: name, Since: time.Unix(0, int64(vals["since"])).UTC(), Until: time.Unix(0, int64(vals["until"])).UTC(),
 				Retries: int(vals["retries"])}
 			if i := int(vals["reason"]); i < len(reasonCodes) {
 				q.Reason = reasonCodes[i]
