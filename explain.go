@@ -300,7 +300,10 @@ type explainRec struct {
 	entries map[string]*entryRec
 }
 
-type ruleKey struct{ conn, rule string }
+type ruleKey struct {
+	dir        rules.Direction
+	conn, rule string
+}
 
 // entryRec is what one entry's last recompute and outbound sync decided.
 type entryRec struct {
@@ -317,14 +320,14 @@ func newExplainRec(e *Engine, set *rules.Set) *explainRec {
 		for _, f := range rule.Flows {
 			fs[f.Target] = f
 		}
-		r.flows[ruleKey{rule.Connector, rule.Name}] = fs
+		r.flows[ruleKey{rule.Direction, rule.Connector, rule.Name}] = fs
 	}
 	return r
 }
 
-// flowText describes the flow of rule to target as written.
-func (r *explainRec) flowText(conn, rule, target string) string {
-	f, ok := r.flows[ruleKey{conn, rule}][target]
+// flowText describes the flow of a rule to target as written.
+func (r *explainRec) flowText(dir rules.Direction, conn, rule, target string) string {
+	f, ok := r.flows[ruleKey{dir, conn, rule}][target]
 	switch {
 	case !ok:
 		return ""
@@ -375,7 +378,7 @@ func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compile
 	for _, fr := range results {
 		out = append(out, attrContribution{fr.Target, Contribution{
 			Connector: obj.Connector, ObjectID: obj.ID, Rule: rule.Name, Precedence: rule.Precedence,
-			Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
+			Flow: r.flowText(rules.Inbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
 			Values: slices.Clone(fr.Values), Outcome: o, Reason: reason,
 		}})
 	}
@@ -392,7 +395,7 @@ func (r *explainRec) decided(entry *metaverse.Entry, cs []contribution, d decisi
 	for i, c := range cs {
 		ct := Contribution{
 			Connector: c.src.Connector, ObjectID: c.obj, Rule: c.src.Rule, Precedence: c.prec,
-			Flow: r.flowText(c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
+			Flow: r.flowText(rules.Inbound, c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
 		}
 		switch {
 		case i == d.winner && d.kept:
@@ -452,7 +455,7 @@ func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rul
 	}
 	rule := c.Rule()
 	ct := Contribution{Connector: connName, Rule: rule.Name, Precedence: rule.Precedence,
-		Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
+		Flow: r.flowText(rules.Outbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
 	switch o {
 	case OutcomeWon:
 		oa.Values, oa.Rule = slices.Clone(vals), rule.Name
