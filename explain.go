@@ -439,13 +439,16 @@ func (r *explainRec) outboundRec(entryID, connName string) *OutboundExplanation 
 	return ox
 }
 
-// explainOutbound records the outcome of an outbound flow's result; vals
-// are the values it sets (Won) or keeps (Kept).
-func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr rules.FlowResult, o Outcome, vals []connector.Value) {
-	if s.explain == nil {
-		return
+// explainOutbound records the outcome of an outbound flow's result, when
+// the sync records (syncer.explain); vals are the values it sets (Won) or
+// keeps (Kept). It is small enough to be inlined in desired.
+func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o Outcome, vals []connector.Value) {
+	if s.explain != nil {
+		s.explain.outboundFlow(entry, connName, c, fr, o, vals)
 	}
-	r := s.explain
+}
+
+func (r *explainRec) outboundFlow(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o Outcome, vals []connector.Value) {
 	r.outboundRec(entry.ID, connName)
 	attrs := r.entries[entry.ID].outAttrs[connName]
 	oa := attrs[fr.Target]
