@@ -286,7 +286,11 @@ func explainObject(w *work, t ExplainTarget) (*metaverse.CSObject, error) {
 		return nil, err
 	}
 	if o == nil {
-		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", cmp.Or(strconv.Quote(string(t.Anchor)), "with ID "+t.ObjectID), t.Connector, metaverse.ErrNotFound)
+		what := "with ID " + strconv.Quote(t.ObjectID)
+		if t.Anchor != "" {
+			what = "with anchor " + strconv.Quote(string(t.Anchor))
+		}
+		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", what, t.Connector, metaverse.ErrNotFound)
 	}
 	return o, nil
 }

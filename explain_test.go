@@ -44,9 +44,14 @@ func strSystem(typ string, attrs ...string) *memconn.System {
 
 func newExplainFixture(t *testing.T, ruleFile string, opts idbridge.Options) *explainFixture {
 	t.Helper()
+	return newExplainFixtureOn(t, memstore.New(), ruleFile, opts)
+}
+
+func newExplainFixtureOn(t *testing.T, store metaverse.Store, ruleFile string, opts idbridge.Options) *explainFixture {
+	t.Helper()
 	f := &explainFixture{
 		ctx:   context.Background(),
-		store: memstore.New(),
+		store: store,
 		hr:    strSystem("worker", "id", "name"),
 		ad:    strSystem("user", "employeeID", "displayName", "mail", "title", "department"),
 		crm:   strSystem("contact", "employeeNumber", "fullName", "email"),
@@ -140,9 +145,16 @@ func snapshot(t *testing.T, ctx context.Context, s metaverse.Store, conns ...str
 
 // Explain writes nothing: the store is the same, entry by entry and object
 // by object, before and after explaining every object and entry, with a
-// pending import that a sync would apply.
+// pending import that a sync would apply; on each store.
 func TestExplainWritesNothing(t *testing.T) {
-	f := newExplainFixture(t, explainRules, idbridge.Options{})
+	for _, st := range benchStores {
+		t.Run(st.name, func(t *testing.T) {
+			testExplainWritesNothing(t, newExplainFixtureOn(t, st.open(t), explainRules, idbridge.Options{}))
+		})
+	}
+}
+
+func testExplainWritesNothing(t *testing.T, f *explainFixture) {
 	f.hr.Put(strObject("worker", "w1", "id", "1001", "name", "Ada King"))
 	f.hr.Put(strObject("worker", "w2", "id", "1002", "name", "Charles Babbage")) // would be projected and provisioned
 	_, err := f.eng.DeltaImport(f.ctx, "hr")
@@ -226,19 +238,26 @@ func TestExplainTargets(t *testing.T) {
 		name   string
 		target idbridge.ExplainTarget
 		is     error
+		msg    string
 	}{
-		{"nothing", idbridge.ExplainTarget{}, idbridge.ErrInvalidTarget},
-		{"both", idbridge.ExplainTarget{EntryID: hrObj.EntryID, Connector: "hr", Anchor: "w1"}, idbridge.ErrInvalidTarget},
-		{"no connector", idbridge.ExplainTarget{Anchor: "w1"}, idbridge.ErrInvalidTarget},
-		{"anchor and ID", idbridge.ExplainTarget{Connector: "hr", Anchor: "w1", ObjectID: hrObj.ObjectID}, idbridge.ErrInvalidTarget},
-		{"unknown connector", idbridge.ExplainTarget{Connector: "sap", Anchor: "w1"}, idbridge.ErrUnknownConnector},
-		{"unknown anchor", idbridge.ExplainTarget{Connector: "hr", Anchor: "w9"}, metaverse.ErrNotFound},
-		{"unknown object ID", idbridge.ExplainTarget{Connector: "hr", ObjectID: "nope"}, metaverse.ErrNotFound},
-		{"unknown entry", idbridge.ExplainTarget{EntryID: "nope"}, metaverse.ErrNotFound},
+		{"nothing", idbridge.ExplainTarget{}, idbridge.ErrInvalidTarget, ""},
+		{"both", idbridge.ExplainTarget{EntryID: hrObj.EntryID, Connector: "hr", Anchor: "w1"}, idbridge.ErrInvalidTarget, ""},
+		{"no connector", idbridge.ExplainTarget{Anchor: "w1"}, idbridge.ErrInvalidTarget, ""},
+		{"anchor and ID", idbridge.ExplainTarget{Connector: "hr", Anchor: "w1", ObjectID: hrObj.ObjectID}, idbridge.ErrInvalidTarget, ""},
+		{"unknown connector", idbridge.ExplainTarget{Connector: "sap", Anchor: "w1"}, idbridge.ErrUnknownConnector, ""},
+		{"unknown anchor", idbridge.ExplainTarget{Connector: "hr", Anchor: "w9"}, metaverse.ErrNotFound,
+			`idbridge: explain: no object with anchor "w9" in "hr": metaverse: not found`},
+		{"unknown object ID", idbridge.ExplainTarget{Connector: "hr", ObjectID: "nope"}, metaverse.ErrNotFound,
+			`idbridge: explain: no object with ID "nope" in "hr": metaverse: not found`},
+		{"unknown entry", idbridge.ExplainTarget{EntryID: "nope"}, metaverse.ErrNotFound,
+			`idbridge: explain: no metaverse entry "nope": metaverse: not found`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := f.eng.Explain(f.ctx, tc.target)
 			require.ErrorIs(t, err, tc.is)
+			if tc.msg != "" {
+				assert.EqualError(t, err, tc.msg)
+			}
 		})
 	}
 	ctx, cancel := context.WithCancel(f.ctx)
