@@ -97,6 +97,16 @@
 // provisioned object takes over the imported one (a warning says so):
 // nothing is created twice and the link to the metaverse entry is kept.
 //
+// # Explaining
+//
+// Preview syncs one object in a transaction that is rolled back and
+// reports what would change. Explain does the same for an object or a
+// metaverse entry and says why: per attribute, every flow's contribution
+// in precedence order with its outcome (won, merged, lost to precedence,
+// Null, IgnoreThisFlow, apply-once, out of scope, not joined), and per
+// outbound connector the rules in scope, each target attribute's winner
+// and the pending export that results. Neither writes anything.
+//
 // # Errors
 //
 // Run profiles return an error only when the run as a whole failed (the

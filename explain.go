@@ -286,7 +286,11 @@ func explainObject(w *work, t ExplainTarget) (*metaverse.CSObject, error) {
 		return nil, err
 	}
 	if o == nil {
-		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", cmp.Or(strconv.Quote(string(t.Anchor)), "with ID "+t.ObjectID), t.Connector, metaverse.ErrNotFound)
+		what := "with ID " + strconv.Quote(t.ObjectID)
+		if t.Anchor != "" {
+			what = "with anchor " + strconv.Quote(string(t.Anchor))
+		}
+		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", what, t.Connector, metaverse.ErrNotFound)
 	}
 	return o, nil
 }
@@ -300,7 +304,10 @@ type explainRec struct {
 	entries map[string]*entryRec
 }
 
-type ruleKey struct{ conn, rule string }
+type ruleKey struct {
+	dir        rules.Direction
+	conn, rule string
+}
 
 // entryRec is what one entry's last recompute and outbound sync decided.
 type entryRec struct {
@@ -317,14 +324,14 @@ func newExplainRec(e *Engine, set *rules.Set) *explainRec {
 		for _, f := range rule.Flows {
 			fs[f.Target] = f
 		}
-		r.flows[ruleKey{rule.Connector, rule.Name}] = fs
+		r.flows[ruleKey{rule.Direction, rule.Connector, rule.Name}] = fs
 	}
 	return r
 }
 
-// flowText describes the flow of rule to target as written.
-func (r *explainRec) flowText(conn, rule, target string) string {
-	f, ok := r.flows[ruleKey{conn, rule}][target]
+// flowText describes the flow of a rule to target as written.
+func (r *explainRec) flowText(dir rules.Direction, conn, rule, target string) string {
+	f, ok := r.flows[ruleKey{dir, conn, rule}][target]
 	switch {
 	case !ok:
 		return ""
@@ -375,7 +382,7 @@ func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compile
 	for _, fr := range results {
 		out = append(out, attrContribution{fr.Target, Contribution{
 			Connector: obj.Connector, ObjectID: obj.ID, Rule: rule.Name, Precedence: rule.Precedence,
-			Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
+			Flow: r.flowText(rules.Inbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
 			Values: slices.Clone(fr.Values), Outcome: o, Reason: reason,
 		}})
 	}
@@ -392,7 +399,7 @@ func (r *explainRec) decided(entry *metaverse.Entry, cs []contribution, d decisi
 	for i, c := range cs {
 		ct := Contribution{
 			Connector: c.src.Connector, ObjectID: c.obj, Rule: c.src.Rule, Precedence: c.prec,
-			Flow: r.flowText(c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
+			Flow: r.flowText(rules.Inbound, c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
 		}
 		switch {
 		case i == d.winner && d.kept:
@@ -436,13 +443,16 @@ func (r *explainRec) outboundRec(entryID, connName string) *OutboundExplanation 
 	return ox
 }
 
-// explainOutbound records the outcome of an outbound flow's result; vals
-// are the values it sets (Won) or keeps (Kept).
-func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr rules.FlowResult, o FlowOutcome, vals []connector.Value) {
-	if s.explain == nil {
-		return
+// explainOutbound records the outcome of an outbound flow's result, when
+// the sync records (syncer.explain); vals are the values it sets (Won) or
+// keeps (Kept). It is small enough to be inlined in desired.
+func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o FlowOutcome, vals []connector.Value) {
+	if s.explain != nil {
+		s.explain.outboundFlow(entry, connName, c, fr, o, vals)
 	}
-	r := s.explain
+}
+
+func (r *explainRec) outboundFlow(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o FlowOutcome, vals []connector.Value) {
 	r.outboundRec(entry.ID, connName)
 	attrs := r.entries[entry.ID].outAttrs[connName]
 	oa := attrs[fr.Target]
@@ -452,7 +462,7 @@ func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rul
 	}
 	rule := c.Rule()
 	ct := Contribution{Connector: connName, Rule: rule.Name, Precedence: rule.Precedence,
-		Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
+		Flow: r.flowText(rules.Outbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
 	switch o {
 	case OutcomeWon:
 		oa.Values, oa.Rule = slices.Clone(vals), rule.Name
