@@ -67,9 +67,14 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 // runRow is a run in a table.
 type runRow struct {
 	idbridge.RunRecord
-	Counts string // "adds=3 updates=1", by name
-	Failed bool   // stopped, or completed with object errors
+	Counts     string   // "adds=3 updates=1", by name
+	Failed     bool     // stopped, or completed with object errors
+	FirstError []string // the first few object errors
+	MoreErrors int      // how many more the run has (its "errors" count)
 }
+
+// shownErrors is how many object errors of a run a table shows.
+const shownErrors = 3
 
 func runRows(runs []idbridge.RunRecord) []runRow {
 	out := make([]runRow, 0, len(runs))
@@ -85,7 +90,10 @@ func runRows(runs []idbridge.RunRecord) []runRow {
 			fmt.Fprintf(&b, "%s=%d", k, r.Counts[k])
 		}
 		failed := r.Outcome == idbridge.OutcomeFailed || r.Outcome == idbridge.OutcomeErrors || r.Profile == idbridge.ProfileQuarantine
-		out = append(out, runRow{RunRecord: r, Counts: b.String(), Failed: failed})
+		row := runRow{RunRecord: r, Counts: b.String(), Failed: failed}
+		row.FirstError = r.Errors[:min(len(r.Errors), shownErrors)]
+		row.MoreErrors = max(len(r.Errors), r.Counts["errors"]) - len(row.FirstError)
+		out = append(out, row)
 	}
 	return out
 }
