@@ -78,7 +78,7 @@ func newFixture(t testing.TB) *fixture {
 	worker := func(id, first, last string) connector.Object {
 		return connector.Object{Anchor: connector.Anchor("hr-" + id), DN: "worker=" + id, Type: "worker", Attrs: connector.Attributes{
 			"id": {connector.StringValue(id)}, "first": {connector.StringValue(first)}, "last": {connector.StringValue(last)},
-			"userPassword": {connector.StringValue("hunter2-" + id)},
+			"userPassword": {connector.StringValue("Sekr1t-admin-" + id)},
 		}}
 	}
 	hr.Put(worker("1001", "Ada", "Lovelace"))
