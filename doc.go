@@ -121,6 +121,17 @@
 // (ErrMassChange); a change refused for good is an object error matching
 // ErrExportParked.
 //
+// # Operations
+//
+// Options.MeterProvider receives OpenTelemetry metrics (MetricRunCount and
+// the other Metric* names), Options.Hooks the runs as they happen (start,
+// end, progress, object errors, accepted exports). History and
+// ObjectErrors answer queries on past runs and on the objects in error now;
+// Options.HistoryRetention bounds the history. A connector that keeps
+// failing, or whose credentials are refused (connector.ErrAuth), is put in
+// quarantine: Cycle skips it until a back-off passes (Quarantines,
+// ClearQuarantine, ErrNotQuarantined).
+//
 // # Concurrency
 //
 // An Engine is safe for concurrent use; run profiles are serialised (one
