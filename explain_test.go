@@ -283,6 +283,17 @@ func TestExplainDisconnector(t *testing.T) {
 	assert.Equal(t, []string{"displayName", "mail", "title"}, names)
 	assert.Equal(t, []connector.Value{connector.StringValue("nobody@crm.example")}, attrOf(t, x, "mail").Contributions[0].Values)
 	assert.Equal(t, "source: email", attrOf(t, x, "mail").Contributions[0].Flow)
+	assert.Equal(t, []idbridge.JoinAttempt{{Rule: "In from CRM", Group: 1, Keys: []idbridge.JoinKeyExplanation{{Attr: "employeeID", Values: strVals("9999")}}}}, x.Joins)
+
+	// A new worker: the join group found nothing, a Provision rule
+	// projected it.
+	f.hr.Put(strObject("worker", "w2", "id", "2002", "name", "Charles Babbage"))
+	_, err := f.eng.DeltaImport(f.ctx, "hr")
+	require.NoError(t, err)
+	x = f.explain(t, idbridge.ExplainTarget{Connector: "hr", Anchor: "w2"})
+	assert.NotEmpty(t, x.EntryID)
+	assert.Equal(t, []idbridge.JoinAttempt{{Rule: "In from HR", Group: 1, Keys: []idbridge.JoinKeyExplanation{{Attr: "employeeID", Values: strVals("2002")}}}}, x.Joins)
+	assert.Equal(t, []string{"hr/won"}, outcomes(attrOf(t, x, "displayName").Contributions))
 }
 
 // The outcomes decide gives, attribute by attribute, for rule variants.
