@@ -212,7 +212,9 @@ type ExplainedMod struct {
 // pending export that results. Like Preview, it syncs the object (its
 // pending import, if any) or re-evaluates the entry inside a transaction
 // that is rolled back: it writes nothing. For an object linked to no entry
-// after sync, Attributes lists what its rules would contribute.
+// after sync, Attributes lists what its rules would contribute and Joins
+// the join groups tried. Like the run profiles, it waits for a run in
+// progress to end.
 //
 // An unknown entry or object fails with an error matching
 // metaverse.ErrNotFound; a target naming neither or both with
