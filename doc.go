@@ -103,9 +103,10 @@
 // reports what would change. Explain does the same for an object or a
 // metaverse entry and says why: per attribute, every flow's contribution
 // in precedence order with its outcome (won, merged, lost to precedence,
-// Null, IgnoreThisFlow, apply-once, out of scope, not joined), and per
-// outbound connector the rules in scope, each target attribute's winner
-// and the pending export that results. Neither writes anything.
+// Null, IgnoreThisFlow, apply-once, out of scope, not joined, with the
+// join groups tried and the entries they found), and per outbound
+// connector the rules in scope, each target attribute's winner and the
+// pending export that results. Neither writes anything.
 //
 // # Errors
 //

@@ -73,6 +73,9 @@ type Explanation struct {
 	EntryType string `json:"entryType,omitempty"`
 	// Links are the entry's links after sync.
 	Links []ExplainedLink `json:"links,omitempty"`
+	// Joins are the join groups the sync tried for the object, when it was
+	// not linked (in rule and group order, up to the one that joined).
+	Joins []JoinAttempt `json:"joins,omitempty"`
 	// Attributes, by name: each metaverse attribute a flow contributes to,
 	// with its value after sync and every contribution.
 	Attributes []AttributeExplanation `json:"attributes"`
@@ -92,6 +95,26 @@ type ExplainedLink struct {
 	Type      string           `json:"type"` // Provision, Join, StickyJoin
 	Rule      string           `json:"rule"`
 	Inbound   bool             `json:"inbound"` // a source of the entry (else a target)
+}
+
+// JoinAttempt is one join group tried for an unlinked object.
+type JoinAttempt struct {
+	Rule  string `json:"rule"`
+	Group int    `json:"group"` // 1-based, as in CompileError
+	// Keys are the group's conditions evaluated on the object: a
+	// metaverse attribute and the values looked up (none: the group
+	// cannot join).
+	Keys []JoinKeyExplanation `json:"keys"`
+	// Candidates are the entries found: none, one (joined) or several
+	// (ErrAmbiguousJoin).
+	Candidates []string `json:"candidates,omitempty"`
+}
+
+// JoinKeyExplanation is one join condition evaluated on an object.
+type JoinKeyExplanation struct {
+	Attr            string            `json:"attr"`
+	Values          []connector.Value `json:"values,omitempty"`
+	CaseInsensitive bool              `json:"caseInsensitive,omitempty"`
 }
 
 // AttributeExplanation explains one metaverse attribute.
@@ -189,7 +212,9 @@ type ExplainedMod struct {
 // pending export that results. Like Preview, it syncs the object (its
 // pending import, if any) or re-evaluates the entry inside a transaction
 // that is rolled back: it writes nothing. For an object linked to no entry
-// after sync, Attributes lists what its rules would contribute.
+// after sync, Attributes lists what its rules would contribute and Joins
+// the join groups tried. Like the run profiles, it waits for a run in
+// progress to end.
 //
 // An unknown entry or object fails with an error matching
 // metaverse.ErrNotFound; a target naming neither or both with
@@ -233,6 +258,7 @@ func (e *Engine) Explain(ctx context.Context, target ExplainTarget) (*Explanatio
 				x.Error = objErr.Error()
 			}
 			x.Anchor, x.DN = o.Anchor, o.DN
+			x.Joins = s.explain.joins[objKey{o.Connector, o.ID}]
 			if o.EntryID == "" {
 				return s.explain.disconnector(w, x, o)
 			}
@@ -302,6 +328,7 @@ type explainRec struct {
 	rules   *rules.Set                        // the rules of the sync
 	flows   map[ruleKey]map[string]rules.Flow // their flows by target
 	entries map[string]*entryRec
+	joins   map[objKey][]JoinAttempt // by object
 }
 
 type ruleKey struct {
@@ -317,7 +344,7 @@ type entryRec struct {
 }
 
 func newExplainRec(e *Engine, set *rules.Set) *explainRec {
-	r := &explainRec{e: e, rules: set, flows: map[ruleKey]map[string]rules.Flow{}, entries: map[string]*entryRec{}}
+	r := &explainRec{joins: map[objKey][]JoinAttempt{}, e: e, rules: set, flows: map[ruleKey]map[string]rules.Flow{}, entries: map[string]*entryRec{}}
 	for _, c := range set.Rules() {
 		rule := c.Rule()
 		fs := map[string]rules.Flow{}
@@ -425,6 +452,16 @@ func (r *explainRec) decided(entry *metaverse.Entry, cs []contribution, d decisi
 	er.attrs[name] = append(list, er.attrs[name]...) // the out-of-scope ones last
 }
 
+// joinTried records a join group tried for o and the entries it found.
+func (r *explainRec) joinTried(o *metaverse.CSObject, rule *rules.Rule, group int, keys []rules.JoinKey, ids []string) {
+	ja := JoinAttempt{Rule: rule.Name, Group: group + 1, Keys: make([]JoinKeyExplanation, len(keys)), Candidates: slices.Clone(ids)}
+	for i, k := range keys {
+		ja.Keys[i] = JoinKeyExplanation{Attr: k.Attr, Values: slices.Clone(k.Values), CaseInsensitive: k.CaseInsensitive}
+	}
+	k := objKey{o.Connector, o.ID}
+	r.joins[k] = append(r.joins[k], ja)
+}
+
 // outboundScope records whether outbound rule c has the entry in scope
 // for connName.
 func (r *explainRec) outboundScope(entry *metaverse.Entry, connName string, c *rules.Compiled, ok bool) {
@@ -502,7 +539,7 @@ func (r *explainRec) disconnector(w *work, x *Explanation, o *metaverse.CSObject
 		if err != nil {
 			continue // the sync reported it (Explanation.Error)
 		}
-		outcome, reason := OutcomeNotJoined, "the object is linked to no metaverse entry: no join rule matched and no Provision rule projected it"
+		outcome, reason := OutcomeNotJoined, "the object is linked to no metaverse entry: no join group found exactly one entry (see Joins) and no Provision rule projected it"
 		if !ok {
 			outcome, reason = OutcomeOutOfScope, "the object is not in the rule's scope"
 		}

@@ -283,6 +283,17 @@ func TestExplainDisconnector(t *testing.T) {
 	assert.Equal(t, []string{"displayName", "mail", "title"}, names)
 	assert.Equal(t, []connector.Value{connector.StringValue("nobody@crm.example")}, attrOf(t, x, "mail").Contributions[0].Values)
 	assert.Equal(t, "source: email", attrOf(t, x, "mail").Contributions[0].Flow)
+	assert.Equal(t, []idbridge.JoinAttempt{{Rule: "In from CRM", Group: 1, Keys: []idbridge.JoinKeyExplanation{{Attr: "employeeID", Values: strVals("9999")}}}}, x.Joins)
+
+	// A new worker: the join group found nothing, a Provision rule
+	// projected it.
+	f.hr.Put(strObject("worker", "w2", "id", "2002", "name", "Charles Babbage"))
+	_, err := f.eng.DeltaImport(f.ctx, "hr")
+	require.NoError(t, err)
+	x = f.explain(t, idbridge.ExplainTarget{Connector: "hr", Anchor: "w2"})
+	assert.NotEmpty(t, x.EntryID)
+	assert.Equal(t, []idbridge.JoinAttempt{{Rule: "In from HR", Group: 1, Keys: []idbridge.JoinKeyExplanation{{Attr: "employeeID", Values: strVals("2002")}}}}, x.Joins)
+	assert.Equal(t, []string{"hr/won"}, outcomes(attrOf(t, x, "displayName").Contributions))
 }
 
 // The outcomes decide gives, attribute by attribute, for rule variants.
@@ -454,4 +465,52 @@ func strVals(ss ...string) []connector.Value {
 		out[i] = connector.StringValue(s)
 	}
 	return out
+}
+
+// What Explain says a sync would do is what the sync does: the entries'
+// attributes and sources, and the pending exports.
+func TestExplainMatchesSync(t *testing.T) {
+	f := newExplainFixture(t, explainRules, idbridge.Options{})
+	f.hr.Put(strObject("worker", "w1", "id", "1001", "name", "Ada King"))
+	f.hr.Put(strObject("worker", "w2", "id", "1002", "name", "Charles Babbage"))
+	_, err := f.eng.DeltaImport(f.ctx, "hr")
+	require.NoError(t, err)
+	var xs []*idbridge.Explanation
+	for _, a := range []connector.Anchor{"w1", "w2"} {
+		xs = append(xs, f.explain(t, idbridge.ExplainTarget{Connector: "hr", Anchor: a}))
+	}
+	_, err = f.eng.DeltaSync(f.ctx, "hr")
+	require.NoError(t, err)
+	pending, err := f.eng.PendingExports(f.ctx, "cloud", 0)
+	require.NoError(t, err)
+	require.Len(t, pending, 2)
+	for _, x := range xs {
+		var entry *metaverse.Entry
+		require.NoError(t, f.store.View(f.ctx, func(tx metaverse.Tx) error {
+			entry, err = tx.Entry(f.ctx, x.EntryID)
+			return err
+		}))
+		got := connector.Attributes{}
+		for _, a := range x.Attributes {
+			if len(a.Values) > 0 {
+				got[a.Name] = a.Values
+			}
+			assert.Equal(t, entry.Sources[a.Name], metaverse.Source{Connector: a.Connector, Rule: a.Rule}, a.Name)
+		}
+		assert.Equal(t, entry.Attrs, got)
+		require.Len(t, x.Outbound, 1)
+		o := x.Outbound[0]
+		var pe *idbridge.PendingExport
+		for i := range pending {
+			if pending[i].ObjectID == o.ObjectID {
+				pe = &pending[i]
+			}
+		}
+		require.NotNil(t, pe, o.ObjectID)
+		require.NotNil(t, o.Export)
+		assert.Equal(t, pe.Change.Kind.String(), o.Export.Kind)
+		assert.Equal(t, pe.Change.DN, o.Export.DN)
+		assert.Equal(t, pe.Change.Attrs, o.Export.Attrs)
+		assert.Len(t, o.Export.Mods, len(pe.Change.Mods))
+	}
 }

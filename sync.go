@@ -422,6 +422,9 @@ func (s *syncer) joinOrProject(w *work, o *metaverse.CSObject, in *rules.Input, 
 			if err != nil {
 				return nil, err
 			}
+			if s.explain != nil {
+				s.explain.joinTried(o, rule, g, keys, ids)
+			}
 			switch {
 			case len(ids) == 0:
 				continue
