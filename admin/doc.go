@@ -23,7 +23,8 @@
 //     object with the rule that made the link; with an Explainer (the
 //     engine is one), every flow that contributed to each attribute and
 //     why it won or lost, what the outbound rules make of the entry and
-//     the export that results, and for a disconnector why it joins nothing;
+//     the export that results, and for a disconnector the join rules it
+//     tried, the values they looked up and the entries they found;
 //   - the pending exports of each connector (Entra Connect's csexport).
 //
 // Mount it under a path ending in a slash; every link is relative:
@@ -70,5 +71,7 @@
 // A Handler is safe for concurrent use. Actions run in the request's
 // goroutine and end with its context: a cycle started from the page stops
 // when the browser goes away (after the run in progress, as
-// idbridge.Engine.Cycle does).
+// idbridge.Engine.Cycle does). The lineage of an object or entry page
+// waits for a run in progress, as Engine.Explain does, bounded by the
+// request's context.
 package admin

@@ -27,6 +27,14 @@ type explainView struct {
 	SyncError  string
 	Attributes []explainedAttr
 	Outbound   []explainedOutbound
+	Joins      []explainedJoin // the join groups tried for an unlinked object
+}
+
+type explainedJoin struct {
+	Rule       string
+	Group      int
+	Keys       []modRow // each condition: the metaverse attribute and the values looked up
+	Candidates []string // the entries found
 }
 
 type explainedAttr struct {
@@ -70,6 +78,17 @@ func (h *Handler) explain(ctx context.Context, target idbridge.ExplainTarget) *e
 		return &explainView{Error: msg}
 	}
 	v := &explainView{EntryID: x.EntryID, SyncError: x.Error}
+	for _, j := range x.Joins {
+		ej := explainedJoin{Rule: j.Rule, Group: j.Group, Candidates: j.Candidates}
+		for _, k := range j.Keys {
+			m := h.modRow(k.Attr, k.Values)
+			if k.CaseInsensitive {
+				m.Op = "case-insensitive"
+			}
+			ej.Keys = append(ej.Keys, m)
+		}
+		v.Joins = append(v.Joins, ej)
+	}
 	for _, a := range x.Attributes {
 		v.Attributes = append(v.Attributes, h.explainedAttr(a.Name, a.Values, a.Connector, a.Rule, a.Contributions))
 	}
