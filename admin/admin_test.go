@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -324,4 +325,40 @@ func TestPaging(t *testing.T) {
 	require.NotNil(t, m, "a link to the next page of errors")
 	_, body = c.get(strings.ReplaceAll(m[1], "&amp;", "&"))
 	assert.Contains(t, body, "uid 1005 is reserved too")
+}
+
+// The dashboard shows the runs in progress that the engine reported to a
+// Live, until their final report.
+func TestLive(t *testing.T) {
+	f := newFixture(t)
+	live := admin.NewLive()
+	c := newClient(t, admin.New(f.eng, admin.Options{Live: live}))
+	_, body := c.get("")
+	assert.NotContains(t, body, `id="running"`)
+
+	live.Progress(idbridge.Progress{Connector: "hr", Profile: idbridge.FullImport, Done: 1500, Errors: 2, Rate: 750, Elapsed: 2 * time.Second})
+	live.Progress(idbridge.Progress{Connector: "dir", Profile: idbridge.FullSync, Done: 250, Total: 1000, Rate: 125, Elapsed: 2 * time.Second, ETA: 6 * time.Second})
+	_, body = c.get("")
+	assert.Contains(t, body, `<table id="running" data-refresh="5">`)
+	assert.Contains(t, body, "<td>hr</td><td>FullImport</td>\n<td>1500</td>")
+	assert.Contains(t, body, `250 of 1000 <progress max="100" value="25">`)
+	assert.Contains(t, body, "<td>6s</td>")
+	assert.Less(t, strings.Index(body, "<td>dir</td><td>FullSync</td>"), strings.Index(body, "<td>hr</td><td>FullImport</td>"), "by connector")
+
+	live.Progress(idbridge.Progress{Connector: "hr", Profile: idbridge.FullImport, Done: 3000, Final: true})
+	live.Progress(idbridge.Progress{Connector: "dir", Profile: idbridge.FullSync, Done: 1000, Total: 1000, Final: true})
+	_, body = c.get("")
+	assert.NotContains(t, body, `id="running"`)
+
+	// From the engine's hook: every run ends with its final report.
+	live = admin.NewLive()
+	reports := 0
+	f = newFixture(t, idbridge.Options{ProgressEvery: 1, Hooks: idbridge.Hooks{Progress: func(p idbridge.Progress) {
+		reports++ // called from the run's goroutine; the cycles run one at a time
+		live.Progress(p)
+	}}})
+	assert.Greater(t, reports, 10)
+	c = newClient(t, admin.New(f.eng, admin.Options{Live: live}))
+	_, body = c.get("")
+	assert.NotContains(t, body, `id="running"`)
 }

@@ -7,9 +7,11 @@
 // deploy besides the program), with a little plain JavaScript that only
 // adds comfort (a filter box over tables, a confirmation before actions):
 //
-//   - the dashboard: each connector's state (active or in quarantine, with
-//     the reason, the next try and the failed tries), last run and pending
-//     exports, and the last runs of all connectors;
+//   - the dashboard: the runs in progress (objects done, rate, time left;
+//     with a Live given the engine's progress hook), each connector's
+//     state (active or in quarantine, with the reason, the next try and
+//     the failed tries), last run and pending exports, and the last runs
+//     of all connectors;
 //   - the run history, a page at a time, by connector, profile and
 //     outcome, with a chart of the duration and the number of objects
 //     changed of each run (inline SVG drawn on the server);

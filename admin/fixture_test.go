@@ -67,7 +67,8 @@ type fixture struct {
 	hr, dir *memconn.System
 }
 
-func newFixture(t testing.TB) *fixture {
+// opts, when given, are the engine's options.
+func newFixture(t testing.TB, opts ...idbridge.Options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
@@ -93,11 +94,15 @@ func newFixture(t testing.TB) *fixture {
 
 	rf, err := rules.Parse("fixture.yaml", []byte(fixtureRules))
 	require.NoError(t, err)
-	eng, err := idbridge.New(ctx, idbridge.Config{
+	cfg := idbridge.Config{
 		Store:      memstore.New(),
 		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "dir": dir.Connector()},
 		Rules:      rf,
-	})
+	}
+	if len(opts) > 0 {
+		cfg.Options = opts[0]
+	}
+	eng, err := idbridge.New(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { eng.Close() })
 	res, err := eng.Cycle(ctx, idbridge.Initial)

@@ -46,6 +46,10 @@ type Options struct {
 	// connector space (or in the metaverse) when the text is not an exact
 	// ID, anchor or DN. Default DefaultScanLimit.
 	ScanLimit int
+	// Live, when set, is given the engine's progress reports
+	// (idbridge.Hooks.Progress) and the dashboard shows the runs in
+	// progress. Nil: the dashboard shows finished runs only.
+	Live *Live
 	// CSRFKey signs the anti-forgery tokens of the action forms. Several
 	// replicas behind one address must share it. Nil: a random key per
 	// handler.
@@ -203,6 +207,13 @@ var funcs = template.FuncMap{
 			return "—"
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"elapsed": func(d time.Duration) string { return d.Round(time.Second).String() },
+	"percent": func(done, total int) int {
+		if total <= 0 {
+			return 0
+		}
+		return min(100, done*100/total)
 	},
 	"dur": func(a, b time.Time) string {
 		if a.IsZero() || b.IsZero() {

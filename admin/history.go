@@ -22,6 +22,7 @@ type connectorRow struct {
 }
 
 type dashboardData struct {
+	Running     []idbridge.Progress // runs in progress (Options.Live)
 	Connectors  []connectorRow
 	Quarantines []idbridge.Quarantine
 	Clear       bool // whether to offer the clear-quarantine action
@@ -30,7 +31,7 @@ type dashboardData struct {
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	d := dashboardData{Quarantines: h.src.Quarantines()}
+	d := dashboardData{Quarantines: h.src.Quarantines(), Running: h.opts.Live.running()}
 	_, d.Clear = h.src.(QuarantineClearer)
 	for _, name := range h.src.Connectors() {
 		row := connectorRow{Name: name}
