@@ -219,6 +219,7 @@ func TestActions(t *testing.T) {
 		{"another origin", url.Values{"action": {"cycle"}, "csrf": {tok}}, "https://evil.example", 403, ""},
 		{"refused by the authorizer", url.Values{"action": {"retry-exports"}, "target": {"forbidden"}, "csrf": {tok}}, "", 403, "not for you"},
 		{"unknown action", url.Values{"action": {"format-disk"}, "csrf": {tok}}, "", 400, "unknown action"},
+		{"oversized form", url.Values{"action": {"cycle"}, "csrf": {tok}, "pad": {strings.Repeat("x", 64<<10)}}, "", 413, "could not be read"},
 		{"unknown cycle mode", url.Values{"action": {"cycle"}, "target": {"Sideways"}, "csrf": {tok}}, "", 400, "unknown cycle mode"},
 		{"cycle", url.Values{"action": {"cycle"}, "target": {"Delta"}, "csrf": {tok}}, "", 200, "Delta cycle"},
 		{"retry exports", url.Values{"action": {"retry-exports"}, "target": {"dir"}, "csrf": {tok}}, "", 200, "1 exports of dir"},

@@ -65,7 +65,7 @@
 // page cursor 400. A refused action answers 403 with ErrActionsDisabled,
 // ErrCSRF or the Authorizer's error; an action the Source cannot do, 501
 // with ErrUnsupported; clearing a connector that is not in quarantine,
-// 409. An action that ran and failed (a cycle with failed runs) answers
+// 409; a form over 16 KiB, 413. An action that ran and failed (a cycle with failed runs) answers
 // 200 with what failed.
 //
 // # Concurrency

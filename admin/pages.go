@@ -417,10 +417,16 @@ type actionResult struct {
 	Back    string // a relative link to go back to
 }
 
+// maxForm bounds the body of an action's POST: its form has three short
+// fields.
+const maxForm = 16 << 10
+
 // action performs an operator action: refused without an Authorizer, with
 // a bad anti-forgery token, or when the Authorizer says no.
 func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	formErr := r.ParseForm()
 	a, target := Action(r.PostFormValue("action")), r.PostFormValue("target")
 	refuse := func(status int, err error) {
 		h.log.InfoContext(ctx, "admin action refused", "action", string(a), "target", target, "err", err)
@@ -428,6 +434,14 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.opts.Authorizer == nil {
 		refuse(http.StatusForbidden, ErrActionsDisabled)
+		return
+	}
+	if formErr != nil {
+		status := http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](formErr); ok {
+			status = http.StatusRequestEntityTooLarge
+		}
+		refuse(status, badRequest("the form could not be read"))
 		return
 	}
 	if err := h.csrf.check(r); err != nil {
