@@ -97,6 +97,17 @@
 // provisioned object takes over the imported one (a warning says so):
 // nothing is created twice and the link to the metaverse entry is kept.
 //
+// # Explaining
+//
+// Preview syncs one object in a transaction that is rolled back and
+// reports what would change. Explain does the same for an object or a
+// metaverse entry and says why: per attribute, every flow's contribution
+// in precedence order with its outcome (won, merged, lost to precedence,
+// Null, IgnoreThisFlow, apply-once, out of scope, not joined, with the
+// join groups tried and the entries they found), and per outbound
+// connector the rules in scope, each target attribute's winner and the
+// pending export that results. Neither writes anything.
+//
 // # Errors
 //
 // Run profiles return an error only when the run as a whole failed (the
@@ -110,6 +121,17 @@
 // An export stopped by the mass-change guard returns a *MassChangeError
 // (ErrMassChange); a change refused for good is an object error matching
 // ErrExportParked.
+//
+// # Operations
+//
+// Options.MeterProvider receives OpenTelemetry metrics (MetricRunCount and
+// the other Metric* names), Options.Hooks the runs as they happen (start,
+// end, progress, object errors, accepted exports). History and
+// ObjectErrors answer queries on past runs and on the objects in error now;
+// Options.HistoryRetention bounds the history. A connector that keeps
+// failing, or whose credentials are refused (connector.ErrAuth), is put in
+// quarantine: Cycle skips it until a back-off passes (Quarantines,
+// ClearQuarantine, ErrNotQuarantined).
 //
 // # Concurrency
 //

@@ -28,33 +28,33 @@ type ExplainTarget struct {
 	ObjectID  string
 }
 
-// ContributionOutcome says what became of one flow's contribution to an attribute.
-type ContributionOutcome string
+// FlowOutcome says what became of one flow's contribution to an attribute.
+type FlowOutcome string
 
 // Outcomes of contributions.
 const (
 	// OutcomeWon: the contribution sets the attribute (lowest precedence
 	// number with a value or an AuthoritativeNull).
-	OutcomeWon ContributionOutcome = "won"
+	OutcomeWon FlowOutcome = "won"
 	// OutcomeMerged: a merge flow's values, merged into the winner's.
-	OutcomeMerged ContributionOutcome = "merged"
+	OutcomeMerged FlowOutcome = "merged"
 	// OutcomePrecedence: lost to a contribution with a lower precedence
 	// number (or, at equal precedence, evaluated first).
-	OutcomePrecedence ContributionOutcome = "precedence"
+	OutcomePrecedence FlowOutcome = "precedence"
 	// OutcomeNull: the flow gave no value (Null): no contribution.
-	OutcomeNull ContributionOutcome = "null"
+	OutcomeNull FlowOutcome = "null"
 	// OutcomeIgnored: the flow gave IgnoreThisFlow: no contribution, and
 	// when nothing else wins the current value stays.
-	OutcomeIgnored ContributionOutcome = "ignoreThisFlow"
+	OutcomeIgnored FlowOutcome = "ignoreThisFlow"
 	// OutcomeKept: the winning flow is apply-once and the attribute has a
 	// value already, which stays.
-	OutcomeKept ContributionOutcome = "applyOnceKept"
+	OutcomeKept FlowOutcome = "applyOnceKept"
 	// OutcomeOutOfScope: the object is not in the rule's scope; Values are
 	// what the flow would give if it were.
-	OutcomeOutOfScope ContributionOutcome = "outOfScope"
+	OutcomeOutOfScope FlowOutcome = "outOfScope"
 	// OutcomeNotJoined: the object is in the rule's scope but linked to no
 	// metaverse entry (no join matched, no Provision rule projected it).
-	OutcomeNotJoined ContributionOutcome = "notJoined"
+	OutcomeNotJoined FlowOutcome = "notJoined"
 )
 
 // Explanation says how a metaverse entry's attributes get their values,
@@ -73,6 +73,9 @@ type Explanation struct {
 	EntryType string `json:"entryType,omitempty"`
 	// Links are the entry's links after sync.
 	Links []ExplainedLink `json:"links,omitempty"`
+	// Joins are the join groups the sync tried for the object, when it was
+	// not linked (in rule and group order, up to the one that joined).
+	Joins []JoinAttempt `json:"joins,omitempty"`
 	// Attributes, by name: each metaverse attribute a flow contributes to,
 	// with its value after sync and every contribution.
 	Attributes []AttributeExplanation `json:"attributes"`
@@ -92,6 +95,26 @@ type ExplainedLink struct {
 	Type      string           `json:"type"` // Provision, Join, StickyJoin
 	Rule      string           `json:"rule"`
 	Inbound   bool             `json:"inbound"` // a source of the entry (else a target)
+}
+
+// JoinAttempt is one join group tried for an unlinked object.
+type JoinAttempt struct {
+	Rule  string `json:"rule"`
+	Group int    `json:"group"` // 1-based, as in CompileError
+	// Keys are the group's conditions evaluated on the object: a
+	// metaverse attribute and the values looked up (none: the group
+	// cannot join).
+	Keys []JoinKeyExplanation `json:"keys"`
+	// Candidates are the entries found: none, one (joined) or several
+	// (ErrAmbiguousJoin).
+	Candidates []string `json:"candidates,omitempty"`
+}
+
+// JoinKeyExplanation is one join condition evaluated on an object.
+type JoinKeyExplanation struct {
+	Attr            string            `json:"attr"`
+	Values          []connector.Value `json:"values,omitempty"`
+	CaseInsensitive bool              `json:"caseInsensitive,omitempty"`
 }
 
 // AttributeExplanation explains one metaverse attribute.
@@ -119,10 +142,10 @@ type Contribution struct {
 	Flow string `json:"flow"`
 	// Result is the flow's NullKind: NotNull, Null, AuthoritativeNull or
 	// IgnoreThisFlow.
-	Result  string              `json:"result"`
-	Values  []connector.Value   `json:"values,omitempty"`
-	Outcome ContributionOutcome `json:"outcome"`
-	Reason  string              `json:"reason"`
+	Result  string            `json:"result"`
+	Values  []connector.Value `json:"values,omitempty"`
+	Outcome FlowOutcome       `json:"outcome"`
+	Reason  string            `json:"reason"`
 }
 
 // OutboundExplanation explains the outbound rules of one connector for the
@@ -189,7 +212,9 @@ type ExplainedMod struct {
 // pending export that results. Like Preview, it syncs the object (its
 // pending import, if any) or re-evaluates the entry inside a transaction
 // that is rolled back: it writes nothing. For an object linked to no entry
-// after sync, Attributes lists what its rules would contribute.
+// after sync, Attributes lists what its rules would contribute and Joins
+// the join groups tried. Like the run profiles, it waits for a run in
+// progress to end.
 //
 // An unknown entry or object fails with an error matching
 // metaverse.ErrNotFound; a target naming neither or both with
@@ -233,6 +258,7 @@ func (e *Engine) Explain(ctx context.Context, target ExplainTarget) (*Explanatio
 				x.Error = objErr.Error()
 			}
 			x.Anchor, x.DN = o.Anchor, o.DN
+			x.Joins = s.explain.joins[objKey{o.Connector, o.ID}]
 			if o.EntryID == "" {
 				return s.explain.disconnector(w, x, o)
 			}
@@ -286,7 +312,11 @@ func explainObject(w *work, t ExplainTarget) (*metaverse.CSObject, error) {
 		return nil, err
 	}
 	if o == nil {
-		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", cmp.Or(strconv.Quote(string(t.Anchor)), "with ID "+t.ObjectID), t.Connector, metaverse.ErrNotFound)
+		what := "with ID " + strconv.Quote(t.ObjectID)
+		if t.Anchor != "" {
+			what = "with anchor " + strconv.Quote(string(t.Anchor))
+		}
+		return nil, fmt.Errorf("idbridge: explain: no object %s in %q: %w", what, t.Connector, metaverse.ErrNotFound)
 	}
 	return o, nil
 }
@@ -298,9 +328,13 @@ type explainRec struct {
 	rules   *rules.Set                        // the rules of the sync
 	flows   map[ruleKey]map[string]rules.Flow // their flows by target
 	entries map[string]*entryRec
+	joins   map[objKey][]JoinAttempt // by object
 }
 
-type ruleKey struct{ conn, rule string }
+type ruleKey struct {
+	dir        rules.Direction
+	conn, rule string
+}
 
 // entryRec is what one entry's last recompute and outbound sync decided.
 type entryRec struct {
@@ -310,21 +344,21 @@ type entryRec struct {
 }
 
 func newExplainRec(e *Engine, set *rules.Set) *explainRec {
-	r := &explainRec{e: e, rules: set, flows: map[ruleKey]map[string]rules.Flow{}, entries: map[string]*entryRec{}}
+	r := &explainRec{joins: map[objKey][]JoinAttempt{}, e: e, rules: set, flows: map[ruleKey]map[string]rules.Flow{}, entries: map[string]*entryRec{}}
 	for _, c := range set.Rules() {
 		rule := c.Rule()
 		fs := map[string]rules.Flow{}
 		for _, f := range rule.Flows {
 			fs[f.Target] = f
 		}
-		r.flows[ruleKey{rule.Connector, rule.Name}] = fs
+		r.flows[ruleKey{rule.Direction, rule.Connector, rule.Name}] = fs
 	}
 	return r
 }
 
-// flowText describes the flow of rule to target as written.
-func (r *explainRec) flowText(conn, rule, target string) string {
-	f, ok := r.flows[ruleKey{conn, rule}][target]
+// flowText describes the flow of a rule to target as written.
+func (r *explainRec) flowText(dir rules.Direction, conn, rule, target string) string {
+	f, ok := r.flows[ruleKey{dir, conn, rule}][target]
 	switch {
 	case !ok:
 		return ""
@@ -368,14 +402,14 @@ type attrContribution struct {
 
 // evaluate evaluates rule c's flows on obj for the record (errors are
 // left out: only the sync's own evaluation reports them).
-func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compiled, in *rules.Input, o ContributionOutcome, reason string) []attrContribution {
+func (r *explainRec) evaluate(w *work, obj *metaverse.CSObject, c *rules.Compiled, in *rules.Input, o FlowOutcome, reason string) []attrContribution {
 	rule := c.Rule()
 	results, _ := c.Flows(w.ctx, in)
 	out := make([]attrContribution, 0, len(results))
 	for _, fr := range results {
 		out = append(out, attrContribution{fr.Target, Contribution{
 			Connector: obj.Connector, ObjectID: obj.ID, Rule: rule.Name, Precedence: rule.Precedence,
-			Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
+			Flow: r.flowText(rules.Inbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(),
 			Values: slices.Clone(fr.Values), Outcome: o, Reason: reason,
 		}})
 	}
@@ -392,7 +426,7 @@ func (r *explainRec) decided(entry *metaverse.Entry, cs []contribution, d decisi
 	for i, c := range cs {
 		ct := Contribution{
 			Connector: c.src.Connector, ObjectID: c.obj, Rule: c.src.Rule, Precedence: c.prec,
-			Flow: r.flowText(c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
+			Flow: r.flowText(rules.Inbound, c.src.Connector, c.src.Rule, name), Result: c.res.Null.String(), Values: slices.Clone(c.res.Values),
 		}
 		switch {
 		case i == d.winner && d.kept:
@@ -418,6 +452,16 @@ func (r *explainRec) decided(entry *metaverse.Entry, cs []contribution, d decisi
 	er.attrs[name] = append(list, er.attrs[name]...) // the out-of-scope ones last
 }
 
+// joinTried records a join group tried for o and the entries it found.
+func (r *explainRec) joinTried(o *metaverse.CSObject, rule *rules.Rule, group int, keys []rules.JoinKey, ids []string) {
+	ja := JoinAttempt{Rule: rule.Name, Group: group + 1, Keys: make([]JoinKeyExplanation, len(keys)), Candidates: slices.Clone(ids)}
+	for i, k := range keys {
+		ja.Keys[i] = JoinKeyExplanation{Attr: k.Attr, Values: slices.Clone(k.Values), CaseInsensitive: k.CaseInsensitive}
+	}
+	k := objKey{o.Connector, o.ID}
+	r.joins[k] = append(r.joins[k], ja)
+}
+
 // outboundScope records whether outbound rule c has the entry in scope
 // for connName.
 func (r *explainRec) outboundScope(entry *metaverse.Entry, connName string, c *rules.Compiled, ok bool) {
@@ -436,13 +480,16 @@ func (r *explainRec) outboundRec(entryID, connName string) *OutboundExplanation 
 	return ox
 }
 
-// explainOutbound records the outcome of an outbound flow's result; vals
-// are the values it sets (Won) or keeps (Kept).
-func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr rules.FlowResult, o ContributionOutcome, vals []connector.Value) {
-	if s.explain == nil {
-		return
+// explainOutbound records the outcome of an outbound flow's result, when
+// the sync records (syncer.explain); vals are the values it sets (Won) or
+// keeps (Kept). It is small enough to be inlined in desired.
+func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o FlowOutcome, vals []connector.Value) {
+	if s.explain != nil {
+		s.explain.outboundFlow(entry, connName, c, fr, o, vals)
 	}
-	r := s.explain
+}
+
+func (r *explainRec) outboundFlow(entry *metaverse.Entry, connName string, c *rules.Compiled, fr *rules.FlowResult, o FlowOutcome, vals []connector.Value) {
 	r.outboundRec(entry.ID, connName)
 	attrs := r.entries[entry.ID].outAttrs[connName]
 	oa := attrs[fr.Target]
@@ -452,7 +499,7 @@ func (s *syncer) explainOutbound(entry *metaverse.Entry, connName string, c *rul
 	}
 	rule := c.Rule()
 	ct := Contribution{Connector: connName, Rule: rule.Name, Precedence: rule.Precedence,
-		Flow: r.flowText(rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
+		Flow: r.flowText(rules.Outbound, rule.Connector, rule.Name, fr.Target), Result: fr.Null.String(), Values: slices.Clone(fr.Values), Outcome: o}
 	switch o {
 	case OutcomeWon:
 		oa.Values, oa.Rule = slices.Clone(vals), rule.Name
@@ -492,7 +539,7 @@ func (r *explainRec) disconnector(w *work, x *Explanation, o *metaverse.CSObject
 		if err != nil {
 			continue // the sync reported it (Explanation.Error)
 		}
-		outcome, reason := OutcomeNotJoined, "the object is linked to no metaverse entry: no join rule matched and no Provision rule projected it"
+		outcome, reason := OutcomeNotJoined, "the object is linked to no metaverse entry: no join group found exactly one entry (see Joins) and no Provision rule projected it"
 		if !ok {
 			outcome, reason = OutcomeOutOfScope, "the object is not in the rule's scope"
 		}

@@ -147,7 +147,7 @@ func ExampleEngine_Explain() {
 	for _, a := range x.Attributes {
 		fmt.Printf("%s = %v (%s, %q)\n", a.Name, a.Values, a.Connector, a.Rule)
 		for _, c := range a.Contributions {
-			fmt.Printf("  %-13s %-3s %2d %v: %s\n", c.Outcome, c.Connector, c.Precedence, c.Values, c.Reason)
+			fmt.Printf("  %-14s %-3s %2d %v: %s\n", c.Outcome, c.Connector, c.Precedence, c.Values, c.Reason)
 		}
 	}
 	for _, o := range x.Outbound {
@@ -161,18 +161,18 @@ func ExampleEngine_Explain() {
 	}
 	// Output:
 	// displayName = [Ada King] (hr, "In from HR")
-	//   won           hr  10 [Ada King]: the lowest precedence number with a value
-	//   precedence    ad  20 [Lovelace, Ada]: precedence 20 loses to 10 (rule "In from HR" of hr)
-	//   precedence    crm 30 [Ada L.]: precedence 30 loses to 10 (rule "In from HR" of hr)
+	//   won            hr  10 [Ada King]: the lowest precedence number with a value
+	//   precedence     ad  20 [Lovelace, Ada]: precedence 20 loses to 10 (rule "In from HR" of hr)
+	//   precedence     crm 30 [Ada L.]: precedence 30 loses to 10 (rule "In from HR" of hr)
 	// employeeID = [1001] (hr, "In from HR")
-	//   won           hr  10 [1001]: the lowest precedence number with a value
+	//   won            hr  10 [1001]: the lowest precedence number with a value
 	// mail = [ada@contoso.com] (ad, "In from AD")
-	//   null          hr  10 []: Null: the flow gave no value, so it does not contribute
-	//   won           ad  20 [ada@contoso.com]: the lowest precedence number with a value
-	//   precedence    crm 30 [ada@crm.example]: precedence 30 loses to 20 (rule "In from AD" of ad)
+	//   null           hr  10 []: Null: the flow gave no value, so it does not contribute
+	//   won            ad  20 [ada@contoso.com]: the lowest precedence number with a value
+	//   precedence     crm 30 [ada@crm.example]: precedence 30 loses to 20 (rule "In from AD" of ad)
 	// title = [Analyst] (ad, "In from AD")
-	//   won           ad  20 [Analyst]: the lowest precedence number with a value
+	//   won            ad  20 [Analyst]: the lowest precedence number with a value
 	//   ignoreThisFlow crm 30 []: IgnoreThisFlow: no contribution
-	//   outOfScope    ad   5 [Sales Analyst]: the object is not in the rule's scope
+	//   outOfScope     ad   5 [Sales Analyst]: the object is not in the rule's scope
 	// cloud update uid=1001: replace displayName [Ada King]
 }

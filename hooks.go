@@ -1,9 +1,12 @@
 package idbridge
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/idbridge/idbridge/metaverse"
 )
 
 // Hooks receive what the engine does as it does it (Options.Hooks): run
@@ -130,6 +133,28 @@ func (e *Engine) startRun(res *RunResult) *tracker {
 	e.log.Debug("idbridge: run started", "connector", res.Connector, "profile", res.Profile)
 	safeCall(e.log, "RunStart", e.opts.Hooks.RunStart, t.info)
 	return t
+}
+
+// syncTotal sets the total of a sync's progress reports from the store's
+// counts (metaverse.Statser), when a Progress hook wants them: the
+// connector space for a full sync, its pending imports for a delta sync.
+func (t *tracker) syncTotal(ctx context.Context, connName string, full bool) {
+	if t == nil || !t.hasHooks {
+		return
+	}
+	st, ok := t.e.store.(metaverse.Statser)
+	if !ok {
+		return
+	}
+	s, err := st.Stats(ctx)
+	if err != nil {
+		return // progress without a total
+	}
+	if full {
+		t.total = s.Objects[connName]
+	} else {
+		t.total = s.PendingImports[connName]
+	}
 }
 
 // add counts n objects processed and reports progress when due.

@@ -186,3 +186,87 @@ func TestProgressJSON(t *testing.T) {
 	assert.JSONEq(t, `{"connector":"ad","profile":"FullSync","done":50,"total":200,"errors":0,"elapsed":10000000000,"rate":5,"eta":30000000000}`, string(b))
 	assert.False(t, strings.Contains(string(b), "final"))
 }
+
+// A sync's progress has a total (the connector space, from the store's
+// counts) and an ETA.
+func TestProgressSyncTotal(t *testing.T) {
+	clock := newFakeClock(newEvents())
+	var got []idbridge.Progress
+	f := newFixture(t, idbridge.Options{Clock: clock, ProgressEvery: 2, BatchSize: 2,
+		Hooks: idbridge.Hooks{Progress: func(p idbridge.Progress) {
+			got = append(got, p)
+			clock.Advance(time.Second) // each batch takes a second
+		}}})
+	for i := range 6 {
+		f.adUser(fmt.Sprintf("a%02d", i), fmt.Sprintf("E%02d", i), "Given", fmt.Sprintf("Sn%02d", i), 512, nil)
+	}
+	_, err := f.eng.FullImport(f.ctx, "ad")
+	require.NoError(t, err)
+	got = nil
+	_, err = f.eng.FullSync(f.ctx, "ad")
+	require.NoError(t, err)
+	require.NotEmpty(t, got)
+	for _, p := range got {
+		assert.Equal(t, 6, p.Total)
+	}
+	assert.Equal(t, idbridge.Progress{Connector: "ad", Profile: idbridge.FullSync, Done: 4, Total: 6, Elapsed: time.Second, Rate: 4, ETA: 500 * time.Millisecond}, got[1])
+	assert.True(t, got[len(got)-1].Final)
+}
+
+// The run's log record has the counts as fields of their own; object
+// errors carry the object's anchor and DN; no secret appears.
+func TestRunLogFields(t *testing.T) {
+	var buf bytes.Buffer
+	f := newFixture(t, idbridge.Options{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	f.adUser("a1", "E1", "Ada", "Lovelace", 512, nil)
+	f.adUser("a2", "E2", "Grace", "Hopper", 512, nil)
+	f.ad.FailObject(memconn.OpImport, "a2", connector.ErrInvalidObject)
+	_, err := f.eng.FullImport(f.ctx, "ad")
+	require.NoError(t, err)
+
+	var run, objErr map[string]any
+	for line := range strings.Lines(buf.String()) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m))
+		switch m["msg"] {
+		case "idbridge: run":
+			run = m
+		case "idbridge: object error":
+			objErr = m
+		}
+	}
+	require.NotNil(t, run, buf.String())
+	assert.Equal(t, "ad", run["connector"])
+	assert.Equal(t, "FullImport", run["profile"])
+	assert.Equal(t, "completed-errors", run["outcome"])
+	assert.EqualValues(t, 1, run["adds"])
+	assert.EqualValues(t, 1, run["errors"])
+	require.NotNil(t, objErr, buf.String())
+	assert.Equal(t, "ad", objErr["connector"])
+	assert.Equal(t, "import", objErr["step"])
+	assert.Equal(t, "a2", objErr["anchor"])
+	assert.NotEmpty(t, objErr["err"])
+}
+
+func TestOperationsOptionsValidate(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts idbridge.Options
+		want string
+	}{
+		{"ProgressEvery", idbridge.Options{ProgressEvery: -1}, "ProgressEvery"},
+		{"ProgressInterval", idbridge.Options{ProgressInterval: -time.Second}, "ProgressInterval"},
+		{"QuarantineRuns", idbridge.Options{Quarantine: idbridge.QuarantineOptions{Runs: -1}}, "Quarantine.Runs"},
+		{"QuarantineRate", idbridge.Options{Quarantine: idbridge.QuarantineOptions{ErrorRate: 1.5}}, "Quarantine.ErrorRate"},
+		{"QuarantineBackoff", idbridge.Options{Quarantine: idbridge.QuarantineOptions{Backoff: -time.Second}}, "Quarantine.Backoff"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.opts.Validate()
+			require.ErrorIs(t, err, idbridge.ErrInvalidOptions)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	ok := idbridge.Options{ProgressEvery: 10, HistoryRetention: idbridge.HistoryRetention{Runs: -1, Age: -1},
+		Quarantine: idbridge.QuarantineOptions{Runs: 5, ErrorRate: 1, Backoff: time.Minute}}
+	require.NoError(t, ok.Validate())
+}

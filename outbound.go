@@ -154,16 +154,16 @@ func (s *syncer) desired(w *work, entry *metaverse.Entry, connName string, scope
 		}
 		for _, fr := range results {
 			if decided[fr.Target] {
-				s.explainOutbound(entry, connName, r, fr, OutcomePrecedence, nil)
+				s.explainOutbound(entry, connName, r, &fr, OutcomePrecedence, nil)
 				continue
 			}
 			switch fr.Null {
 			case rules.Null:
 				nulls[fr.Target] = true
-				s.explainOutbound(entry, connName, r, fr, OutcomeNull, nil)
+				s.explainOutbound(entry, connName, r, &fr, OutcomeNull, nil)
 				continue
 			case rules.IgnoreThisFlow:
-				s.explainOutbound(entry, connName, r, fr, OutcomeIgnored, nil)
+				s.explainOutbound(entry, connName, r, &fr, OutcomeIgnored, nil)
 				continue
 			}
 			decided[fr.Target] = true
@@ -171,11 +171,11 @@ func (s *syncer) desired(w *work, entry *metaverse.Entry, connName string, scope
 				if len(fr.Values) > 0 && fr.Null == rules.NotNull {
 					dn = fr.Values[0].Str()
 				}
-				s.explainOutbound(entry, connName, r, fr, OutcomeWon, fr.Values)
+				s.explainOutbound(entry, connName, r, &fr, OutcomeWon, fr.Values)
 				continue
 			}
 			if fr.ApplyOnce && len(in.Target[fr.Target]) > 0 {
-				s.explainOutbound(entry, connName, r, fr, OutcomeKept, in.Target[fr.Target])
+				s.explainOutbound(entry, connName, r, &fr, OutcomeKept, in.Target[fr.Target])
 				continue
 			}
 			vals := fr.Values
@@ -190,7 +190,7 @@ func (s *syncer) desired(w *work, entry *metaverse.Entry, connName string, scope
 				vals = []connector.Value{}
 			}
 			attrs[fr.Target] = vals
-			s.explainOutbound(entry, connName, r, fr, OutcomeWon, vals)
+			s.explainOutbound(entry, connName, r, &fr, OutcomeWon, vals)
 		}
 	}
 	for name := range nulls {

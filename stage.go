@@ -47,7 +47,6 @@ func (s *stager) Error(ctx context.Context, oe *connector.ObjectError) error {
 	s.res.Read++
 	ie := &ObjectError{Connector: s.c.name, Anchor: oe.Anchor, DN: oe.DN, Step: "import", Err: oe}
 	s.res.addError(s.e.opts.MaxErrors, ie)
-	s.e.log.Debug("idbridge: import error", "connector", s.c.name, "err", ie)
 	s.failed = append(s.failed, ie)
 	if len(s.failed) >= s.e.opts.BatchSize {
 		return s.flush(ctx, nil, false)

@@ -39,6 +39,7 @@ func (e *Engine) runSync(ctx context.Context, name string, full bool) (*RunResul
 		res.Profile = FullSync
 	}
 	res.track = e.startRun(res)
+	res.track.syncTotal(ctx, name, full)
 	s := &syncer{e: e, rules: set, res: res, refs: newRefCache()}
 	err = s.run(ctx, c, full)
 	res.Ended = e.opts.Now()
@@ -292,7 +293,6 @@ func (s *syncer) one(w *work, page *metaverse.CSObject) error {
 		oe = &ObjectError{Connector: o.Connector, ObjectID: o.ID, Anchor: o.Anchor, DN: o.DN, Step: "sync", Err: err}
 	}
 	s.res.addError(s.e.opts.MaxErrors, oe)
-	s.e.log.Debug("idbridge: sync error", "err", oe)
 	// Keep the object pending, with its error, so that the next sync
 	// retries it; the failed unit of work is dropped.
 	w2 := w.batch.work()
@@ -421,6 +421,9 @@ func (s *syncer) joinOrProject(w *work, o *metaverse.CSObject, in *rules.Input, 
 			ids, err := s.candidates(w, rule.TargetType, keys)
 			if err != nil {
 				return nil, err
+			}
+			if s.explain != nil {
+				s.explain.joinTried(o, rule, g, keys, ids)
 			}
 			switch {
 			case len(ids) == 0:

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +16,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/admin"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/memconn"
 	"github.com/idbridge/idbridge/internal/testenv"
 )
 
@@ -100,8 +104,9 @@ func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 // TestBrowser drives the pages in a real headless Chromium: each page
 // loads, the chart is drawn, a search leads to an object and on to its
-// lineage, nothing from a connected system runs as script, and an action
-// is refused without an Authorizer and done with one.
+// lineage, nothing from a connected system runs as script, an action is
+// refused without an Authorizer and done with one, and a quarantined
+// connector is shown and cleared.
 func TestBrowser(t *testing.T) {
 	f := newFixture(t)
 	base := mount(t, admin.New(f.eng, admin.Options{}))
@@ -111,7 +116,7 @@ func TestBrowser(t *testing.T) {
 		for _, tt := range []struct{ path, sel, want string }{
 			{"", "#connectors", "dir"},
 			{"runs", "#run-chart", "FullImport"},
-			{"errors", "#export-errors", "uid 1004 is reserved"},
+			{"errors", "#object-errors", "uid 1004 is reserved"},
 			{"search", "#search", ""},
 			{"pending", "#pending", "uid=1004,ou=people"},
 		} {
@@ -152,6 +157,11 @@ func TestBrowser(t *testing.T) {
 		assert.Contains(t, lineage, "hr · In from HR")
 		assert.Contains(t, lineage, "dir · In from Directory", "the department flowed in from the directory")
 		assert.Contains(t, lineage, "uid=1001,ou=people")
+		won := eval[[]string](t, ctx, `[...document.querySelectorAll("#explain table.explain tr.contribution.won .outcome")].map(td => td.textContent)`)
+		assert.NotEmpty(t, won, "Explain marks the winning flows")
+		lost := eval[string](t, ctx, `[...document.querySelectorAll("#explain tr.contribution:not(.won)")].map(tr => tr.textContent).join("|")`)
+		assert.Contains(t, lost, "In from HR", "HR's department lost to the directory's")
+		assert.Contains(t, lost, "precedence")
 	})
 
 	t.Run("values from connected systems never run", func(t *testing.T) {
@@ -174,5 +184,21 @@ func TestBrowser(t *testing.T) {
 		button := css(`form[action="action"] button`)
 		do(t, ctx, chromedp.Navigate(base), chromedp.WaitVisible(button), chromedp.Click(button), chromedp.WaitVisible(css("#outcome")))
 		assert.Contains(t, text(t, ctx, "#outcome"), "Delta cycle")
+	})
+
+	t.Run("a quarantined connector is shown and cleared", func(t *testing.T) {
+		f.hr.FailCall(memconn.OpDeltaImport, fmt.Errorf("bind refused: %w", connector.ErrAuth))
+		_, err := f.eng.Cycle(context.Background(), idbridge.Delta)
+		require.ErrorIs(t, err, connector.ErrAuth)
+		allow := admin.AuthorizerFunc(func(*http.Request, admin.Action, string) error { return nil })
+		base := mount(t, admin.New(f.eng, admin.Options{Authorizer: allow}))
+		clear := css(`#quarantines button`)
+		do(t, ctx, chromedp.Navigate(base), chromedp.WaitVisible(clear))
+		assert.Contains(t, text(t, ctx, "#quarantines"), "auth")
+		assert.Contains(t, text(t, ctx, "#connectors"), "quarantined")
+		do(t, ctx, chromedp.Click(clear), chromedp.WaitVisible(css("#outcome")))
+		assert.Contains(t, text(t, ctx, "#outcome"), "hr is out of quarantine")
+		do(t, ctx, chromedp.Navigate(base), chromedp.WaitVisible(css("#connectors")))
+		assert.False(t, eval[bool](t, ctx, `document.getElementById("quarantines") !== null`))
 	})
 }

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge"
 )
 
 // chart is the run-history chart, drawn on the server as inline SVG: a
@@ -33,22 +33,24 @@ type chartPoint struct {
 	Count int
 }
 
-// changes sums the counts of a run that are changes, not observations.
-func changes(r *metaverse.RunRecord) int {
+// changeCounts are the counts of a run that are objects changed: by an
+// import in the connector space, by a sync in the metaverse and the
+// connector spaces, by an export in the connected system.
+var changeCounts = []string{"adds", "updates", "deletes", "projections", "joins", "disconnects", "mvUpdates", "mvDeletes",
+	"provisions", "exportUpdates", "deprovisions", "exported"}
+
+// changes is the number of objects a run changed.
+func changes(r *idbridge.RunRecord) int {
 	n := 0
-	for k, v := range r.Counts {
-		switch k {
-		case "unchanged", "read", "checkpointed":
-			continue
-		}
-		n += v
+	for _, k := range changeCounts {
+		n += r.Counts[k]
 	}
 	return n
 }
 
 // newChart draws runs (newest first, as the store returns them); nil when
 // there is no run.
-func newChart(runs []*metaverse.RunRecord) *chart {
+func newChart(runs []idbridge.RunRecord) *chart {
 	if len(runs) == 0 {
 		return nil
 	}
@@ -59,7 +61,7 @@ func newChart(runs []*metaverse.RunRecord) *chart {
 	maxCount := 0
 	for _, r := range runs {
 		maxDur = max(maxDur, r.Ended.Sub(r.Started))
-		maxCount = max(maxCount, changes(r))
+		maxCount = max(maxCount, changes(&r))
 	}
 	if maxDur <= 0 {
 		maxDur = time.Millisecond
@@ -72,9 +74,9 @@ func newChart(runs []*metaverse.RunRecord) *chart {
 		d := max(r.Ended.Sub(r.Started), 0)
 		h := plotH * float64(d) / float64(maxDur)
 		x := float64(c.Left) + slot*float64(i)
-		n := changes(r)
+		n := changes(&r)
 		c.Bars = append(c.Bars, chartBar{X: x + slot*0.15, W: slot * 0.7, Y: float64(c.Bottom) - h, H: h,
-			Failed: r.Err != "" || len(r.Errors) > 0,
+			Failed: r.Outcome == idbridge.OutcomeFailed || r.Outcome == idbridge.OutcomeErrors,
 			Title:  fmt.Sprintf("%s %s %s: %s, %d changes, %d errors", r.Started.UTC().Format(time.DateTime), r.Connector, r.Profile, d.Round(time.Millisecond), n, len(r.Errors))})
 		p := chartPoint{X: x + slot/2, Y: float64(c.Bottom) - plotH*float64(n)/float64(c.MaxCount), Count: n}
 		c.Points = append(c.Points, p)

@@ -34,12 +34,13 @@ rules:
     flows:
       - {target: employeeID, source: id}
       - {target: displayName, expression: 'source.first + " " + source.last'}
+      - {target: department, expression: '"Unassigned"'}
   - name: In from Directory
     direction: inbound
     connector: dir
     source: account
     target: person
-    precedence: 20
+    precedence: 5
     join: [[{source: source.employeeNumber, target: employeeID}]]
     flows:
       - {target: department, source: ou}
@@ -66,7 +67,8 @@ type fixture struct {
 	hr, dir *memconn.System
 }
 
-func newFixture(t testing.TB) *fixture {
+// opts, when given, are the engine's options.
+func newFixture(t testing.TB, opts ...idbridge.Options) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	str := func(n string) connector.Attribute { return connector.Attribute{Name: n, Type: connector.String} }
@@ -77,23 +79,30 @@ func newFixture(t testing.TB) *fixture {
 	worker := func(id, first, last string) connector.Object {
 		return connector.Object{Anchor: connector.Anchor("hr-" + id), DN: "worker=" + id, Type: "worker", Attrs: connector.Attributes{
 			"id": {connector.StringValue(id)}, "first": {connector.StringValue(first)}, "last": {connector.StringValue(last)},
-			"userPassword": {connector.StringValue("hunter2-" + id)},
+			"userPassword": {connector.StringValue("Sekr1t-admin-" + id)},
 		}}
 	}
 	hr.Put(worker("1001", "Ada", "Lovelace"))
 	hr.Put(worker("1002", "Charles", "Babbage"))
 	hr.Put(worker("1003", "Grace", hostile))
 	hr.Put(worker("1004", "Alan", "Turing"))
+	// An account of the directory that matches no worker: a disconnector.
+	dir.Put(connector.Object{Anchor: "dir-9999", DN: "uid=9999,ou=people", Type: "account", Attrs: connector.Attributes{
+		"cn": {connector.StringValue("Stray Account")}, "employeeNumber": {connector.StringValue("9999")}, "ou": {connector.StringValue("Nowhere")}}})
 	// The directory refuses Alan for good: his export is parked.
 	dir.FailObject(memconn.OpExport, "uid=1004,ou=people", connector.Permanent(errors.New("constraint violation: uid 1004 is reserved")))
 
 	rf, err := rules.Parse("fixture.yaml", []byte(fixtureRules))
 	require.NoError(t, err)
-	eng, err := idbridge.New(ctx, idbridge.Config{
+	cfg := idbridge.Config{
 		Store:      memstore.New(),
 		Connectors: map[string]connector.Connector{"hr": hr.Connector(), "dir": dir.Connector()},
 		Rules:      rf,
-	})
+	}
+	if len(opts) > 0 {
+		cfg.Options = opts[0]
+	}
+	eng, err := idbridge.New(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { eng.Close() })
 	res, err := eng.Cycle(ctx, idbridge.Initial)

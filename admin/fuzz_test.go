@@ -17,7 +17,7 @@ import (
 // pageTags are the elements of the templates: any other in a page came
 // from a value that was not escaped.
 var pageTags = strings.Fields(`html head meta title link script body header span nav a main h1 h2 h3 form input select
-	option button table thead tbody tr th td p dl dt dd div em figure figcaption svg line text rect polyline circle label`)
+	option button table thead tbody tr th td p dl dt dd div em code section progress figure figcaption svg line text rect polyline circle label`)
 
 // checkMarkup parses a page as a browser would and fails on an element the
 // templates do not have, an event handler attribute or a script other

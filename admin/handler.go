@@ -46,6 +46,10 @@ type Options struct {
 	// connector space (or in the metaverse) when the text is not an exact
 	// ID, anchor or DN. Default DefaultScanLimit.
 	ScanLimit int
+	// Live, when set, is given the engine's progress reports
+	// (idbridge.Hooks.Progress) and the dashboard shows the runs in
+	// progress. Nil: the dashboard shows finished runs only.
+	Live *Live
 	// CSRFKey signs the anti-forgery tokens of the action forms. Several
 	// replicas behind one address must share it. Nil: a random key per
 	// handler.
@@ -107,7 +111,7 @@ func New(src Source, opts Options) *Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", h.dashboard)
 	m.HandleFunc("GET /runs", h.runs)
-	m.HandleFunc("GET /errors", h.errors)
+	m.HandleFunc("GET /errors", h.objectErrors)
 	m.HandleFunc("GET /search", h.search)
 	m.HandleFunc("GET /object", h.object)
 	m.HandleFunc("GET /entry", h.entry)
@@ -197,11 +201,19 @@ func badRequest(format string, args ...any) error {
 }
 
 var funcs = template.FuncMap{
+	"inc": func(n int) int { return n + 1 },
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
 		}
 		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"elapsed": func(d time.Duration) string { return d.Round(time.Second).String() },
+	"percent": func(done, total int) int {
+		if total <= 0 {
+			return 0
+		}
+		return min(100, done*100/total)
 	},
 	"dur": func(a, b time.Time) string {
 		if a.IsZero() || b.IsZero() {

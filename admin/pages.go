@@ -17,156 +17,6 @@ import (
 	"github.com/idbridge/idbridge/metaverse"
 )
 
-// connectorRow is a connector on the dashboard.
-type connectorRow struct {
-	Name       string
-	LastRun    *metaverse.RunRecord
-	Pending    int
-	PendingMax bool // Pending stopped counting at the page size
-}
-
-type dashboardData struct {
-	Connectors []connectorRow
-	Runs       []runRow
-}
-
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	var d dashboardData
-	for _, name := range h.src.Connectors() {
-		row := connectorRow{Name: name}
-		runs, err := h.readRuns(ctx, name, 1)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if len(runs) > 0 {
-			row.LastRun = runs[0]
-		}
-		pend, err := h.src.PendingExports(ctx, name, h.opts.PageSize+1)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		row.Pending, row.PendingMax = min(len(pend), h.opts.PageSize), len(pend) > h.opts.PageSize
-		d.Connectors = append(d.Connectors, row)
-	}
-	runs, err := h.readRuns(ctx, "", 10)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	d.Runs = runRows(runs)
-	h.render(w, r, http.StatusOK, "dashboard", d)
-}
-
-func (h *Handler) readRuns(ctx context.Context, connectorName string, limit int) ([]*metaverse.RunRecord, error) {
-	var runs []*metaverse.RunRecord
-	err := h.src.Store().View(ctx, func(tx metaverse.Tx) error {
-		var err error
-		runs, err = tx.Runs(ctx, connectorName, limit)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("admin: reading the run history: %w", err)
-	}
-	return runs, nil
-}
-
-// runRow is a run in a table.
-type runRow struct {
-	*metaverse.RunRecord
-	Counts string // "adds=3 updates=1", by name
-	Failed bool
-}
-
-func runRows(runs []*metaverse.RunRecord) []runRow {
-	out := make([]runRow, 0, len(runs))
-	for _, r := range runs {
-		var b strings.Builder
-		for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
-			if r.Counts[k] == 0 {
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			fmt.Fprintf(&b, "%s=%d", k, r.Counts[k])
-		}
-		out = append(out, runRow{RunRecord: r, Counts: b.String(), Failed: r.Err != "" || len(r.Errors) > 0})
-	}
-	return out
-}
-
-type runsData struct {
-	Connectors []string
-	Connector  string
-	Runs       []runRow
-	Chart      *chart
-}
-
-func (h *Handler) runs(w http.ResponseWriter, r *http.Request) {
-	name := r.FormValue("connector")
-	if name != "" && !slices.Contains(h.src.Connectors(), name) {
-		h.fail(w, r, notFound("no connector %q", name))
-		return
-	}
-	runs, err := h.readRuns(r.Context(), name, h.opts.PageSize)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, r, http.StatusOK, "runs", runsData{Connectors: h.src.Connectors(), Connector: name, Runs: runRows(runs), Chart: newChart(runs)})
-}
-
-// errorRow is an object error: a pending export refused by the connected
-// system, or an error of a connector's last run.
-type errorRow struct {
-	Connector string
-	ObjectID  string // empty when the error names no connector-space object
-	DN        string
-	Step      string
-	Attempts  int
-	Message   string
-}
-
-type errorsData struct {
-	Exports []errorRow // failed and parked exports
-	LastRun []errorRow // errors of each connector's last run
-}
-
-func (h *Handler) errors(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	var d errorsData
-	for _, name := range h.src.Connectors() {
-		pend, err := h.src.PendingExports(ctx, name, 0)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		for _, p := range pend {
-			if p.LastError == "" || len(d.Exports) >= h.opts.PageSize {
-				continue
-			}
-			d.Exports = append(d.Exports, errorRow{Connector: name, ObjectID: p.ObjectID, DN: p.Change.DN,
-				Step: "export " + p.State.String(), Attempts: p.Attempts, Message: p.LastError})
-		}
-		runs, err := h.readRuns(ctx, name, 1)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		for _, run := range runs {
-			for _, e := range run.Errors {
-				if len(d.LastRun) < h.opts.PageSize {
-					d.LastRun = append(d.LastRun, errorRow{Connector: name, Step: run.Profile, Message: e})
-				}
-			}
-		}
-	}
-	h.render(w, r, http.StatusOK, "errors", d)
-}
-
 // objectRow is a connector-space object in a list.
 type objectRow struct {
 	Connector, ID, DN, Type, EntryID string
@@ -383,6 +233,7 @@ func (h *Handler) attrRows(attrs connector.Attributes, sources map[string]metave
 }
 
 type objectData struct {
+	Explain *explainView // nil without an Explainer
 	Object  *metaverse.CSObject
 	Attrs   []attrRow
 	Export  []attrRow // the attributes the pending export wants
@@ -411,6 +262,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := objectData{Object: o, Attrs: h.attrRows(o.Attrs, nil)}
+	if o.EntryID == "" {
+		// A disconnector: what its rules would contribute, and why it
+		// joins nothing. A linked object's lineage is on its entry's page.
+		d.Explain = h.explain(ctx, idbridge.ExplainTarget{Connector: name, ObjectID: id})
+	}
 	if o.Export != nil {
 		d.Export = h.attrRows(o.Export.Attrs, nil)
 	}
@@ -418,10 +274,11 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 }
 
 type entryData struct {
-	Entry *metaverse.Entry
-	Name  string
-	Attrs []attrRow
-	Links []linkRow
+	Explain *explainView // nil without an Explainer
+	Entry   *metaverse.Entry
+	Name    string
+	Attrs   []attrRow
+	Links   []linkRow
 }
 
 // linkRow is a connector-space object linked to an entry.
@@ -469,6 +326,7 @@ func (h *Handler) entry(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, fmt.Errorf("admin: reading entry %s: %w", id, err))
 		return
 	}
+	d.Explain = h.explain(ctx, idbridge.ExplainTarget{EntryID: id})
 	h.render(w, r, http.StatusOK, "entry", d)
 }
 
@@ -528,27 +386,29 @@ func (h *Handler) pending(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) pendingRow(p idbridge.PendingExport) pendingRow {
 	row := pendingRow{PendingExport: p, Kind: p.Change.Kind.String()}
-	show := func(name string, vs []connector.Value) modRow {
-		m := modRow{Name: name, Hidden: h.opts.HideAttribute(name)}
-		if !m.Hidden {
-			for _, v := range vs {
-				m.Values = append(m.Values, v.String())
-			}
-		}
-		return m
-	}
-	for _, name := range slices.Sorted(maps.Keys(p.Change.Attrs)) {
-		m := show(name, p.Change.Attrs[name])
+	for _, name := range sortedKeys(p.Change.Attrs) {
+		m := h.modRow(name, p.Change.Attrs[name])
 		m.Op = "set"
 		row.Mods = append(row.Mods, m)
 	}
 	for _, mod := range p.Change.Mods {
-		m := show(mod.Name, mod.Values)
+		m := h.modRow(mod.Name, mod.Values)
 		m.Op = mod.Op.String()
 		row.Mods = append(row.Mods, m)
 	}
 	return row
 }
+
+// modRow shows an attribute of a change, its values removed when hidden.
+func (h *Handler) modRow(name string, vs []connector.Value) modRow {
+	m := modRow{Name: name, Hidden: h.opts.HideAttribute(name)}
+	if !m.Hidden {
+		m.Values = valueStrings(vs)
+	}
+	return m
+}
+
+func sortedKeys(a connector.Attributes) []string { return slices.Sorted(maps.Keys(a)) }
 
 // actionResult is the page an action (or a failure) answers with.
 type actionResult struct {
@@ -557,10 +417,16 @@ type actionResult struct {
 	Back    string // a relative link to go back to
 }
 
+// maxForm bounds the body of an action's POST: its form has three short
+// fields.
+const maxForm = 16 << 10
+
 // action performs an operator action: refused without an Authorizer, with
 // a bad anti-forgery token, or when the Authorizer says no.
 func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	formErr := r.ParseForm()
 	a, target := Action(r.PostFormValue("action")), r.PostFormValue("target")
 	refuse := func(status int, err error) {
 		h.log.InfoContext(ctx, "admin action refused", "action", string(a), "target", target, "err", err)
@@ -568,6 +434,14 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.opts.Authorizer == nil {
 		refuse(http.StatusForbidden, ErrActionsDisabled)
+		return
+	}
+	if formErr != nil {
+		status := http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](formErr); ok {
+			status = http.StatusRequestEntityTooLarge
+		}
+		refuse(status, badRequest("the form could not be read"))
 		return
 	}
 	if err := h.csrf.check(r); err != nil {
@@ -615,6 +489,15 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 		n, err = rt.RetryExports(ctx, target)
 		msg = strconv.Itoa(n) + " exports of " + target + " will be sent at the next export"
 		back = "pending?connector=" + url.QueryEscape(target)
+	case ActionClearQuarantine:
+		qc, ok := h.src.(QuarantineClearer)
+		if !ok {
+			err = ErrUnsupported
+			break
+		}
+		if err = qc.ClearQuarantine(ctx, target); err == nil {
+			msg = target + " is out of quarantine: the next cycle runs it"
+		}
 	default:
 		refuse(http.StatusBadRequest, badRequest("unknown action %q", a))
 		return
@@ -626,7 +509,16 @@ func (h *Handler) action(w http.ResponseWriter, r *http.Request) {
 	h.log.InfoContext(ctx, "admin action", "action", string(a), "target", target, "err", err)
 	if err != nil {
 		// The engine's errors name connectors and objects, never secrets.
-		h.render(w, r, http.StatusOK, "action", actionResult{Failed: true, Message: strings.TrimSpace(msg + "\n" + err.Error()), Back: back})
+		// A cycle with failed runs still ran: 200, and the page says what
+		// failed.
+		status := http.StatusOK
+		switch {
+		case errors.Is(err, idbridge.ErrUnknownConnector):
+			status = http.StatusNotFound
+		case errors.Is(err, idbridge.ErrNotQuarantined):
+			status = http.StatusConflict
+		}
+		h.render(w, r, status, "action", actionResult{Failed: true, Message: strings.TrimSpace(msg + "\n" + err.Error()), Back: back})
 		return
 	}
 	h.render(w, r, http.StatusOK, "action", actionResult{Message: msg, Back: back})

@@ -19,6 +19,12 @@ type Source interface {
 	// PendingExports lists up to limit pending exports of a connector
 	// (0: no limit), in object ID order.
 	PendingExports(ctx context.Context, connectorName string, limit int) ([]idbridge.PendingExport, error)
+	// History returns a page of the run history, newest first.
+	History(ctx context.Context, q idbridge.HistoryQuery) (*idbridge.HistoryPage, error)
+	// ObjectErrors returns a page of the objects in error now.
+	ObjectErrors(ctx context.Context, q idbridge.ErrorQuery) (*idbridge.ErrorPage, error)
+	// Quarantines lists the connectors in quarantine.
+	Quarantines() []idbridge.Quarantine
 }
 
 // Cycler is the capability behind the "run a cycle" action. When the
@@ -34,9 +40,16 @@ type ExportRetrier interface {
 	RetryExports(ctx context.Context, connectorName string, ids ...string) (int, error)
 }
 
+// QuarantineClearer is the capability behind the "clear quarantine"
+// action. When the Source does not have it, the action is not offered.
+type QuarantineClearer interface {
+	ClearQuarantine(ctx context.Context, connectorName string) error
+}
+
 // The engine has every capability the pages use.
 var (
-	_ Source        = (*idbridge.Engine)(nil)
-	_ Cycler        = (*idbridge.Engine)(nil)
-	_ ExportRetrier = (*idbridge.Engine)(nil)
+	_ Source            = (*idbridge.Engine)(nil)
+	_ Cycler            = (*idbridge.Engine)(nil)
+	_ ExportRetrier     = (*idbridge.Engine)(nil)
+	_ QuarantineClearer = (*idbridge.Engine)(nil)
 )

@@ -26,7 +26,9 @@ type ThrottleReporter interface {
 
 // ThrottleStats counts throttling since a connector was made.
 type ThrottleStats struct {
-	// Throttled counts the requests the connected system throttled.
+	// Throttled counts the times the connected system throttled the
+	// connector: a throttled response, or a batch of requests some of
+	// which were throttled.
 	Throttled int64
 	// Waited is the total time the connector paused for them.
 	Waited time.Duration

@@ -65,7 +65,7 @@ func credentialError(err error) error {
 	if errors.As(err, &af) && af.RawResponse != nil {
 		switch status := af.RawResponse.StatusCode; {
 		case status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden:
-			return connector.Permanent(fmt.Errorf("graphsync: the credential was refused (%d): %w: %w", status, connector.ErrAccessDenied, err))
+			return connector.Permanent(fmt.Errorf("graphsync: the credential was refused (%d): %w: %w: %w", status, connector.ErrAuth, connector.ErrAccessDenied, err))
 		}
 	}
 	if errors.Is(err, connector.ErrAccessDenied) {

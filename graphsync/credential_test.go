@@ -112,6 +112,7 @@ func TestRefusedClientSecretIsAccessDenied(t *testing.T) {
 	err = c.Import(ctx, &connectortest.Recorder{})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, connector.ErrAccessDenied)
+	assert.ErrorIs(t, err, connector.ErrAuth, "the engine quarantines the connector at once")
 	assert.NotErrorIs(t, err, connector.ErrUnavailable)
 	assert.False(t, connector.IsRetryable(err))
 	assert.NotContains(t, err.Error(), secret)

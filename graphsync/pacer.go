@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/idbridge/idbridge/connector"
 )
 
 // pacer keeps the export under Graph's limits: a sliding window of writes
@@ -38,6 +40,8 @@ type pacer struct {
 	// maxPause caps a pause (Config.MaxRetryAfter): a Retry-After of a
 	// day must not stop every worker for a day.
 	maxPause time.Duration
+	// stats counts the throttling (Connector.ThrottleStats).
+	stats connector.ThrottleStats
 }
 
 type stamp struct {
@@ -169,7 +173,14 @@ func (p *pacer) pauseLocked(after time.Duration) {
 		after = time.Second
 	}
 	after = min(after, p.maxPause)
-	if until := p.now().Add(after); until.After(p.until) {
+	p.stats.Throttled++
+	now := p.now()
+	if until := now.Add(after); until.After(p.until) {
+		from := now
+		if p.until.After(now) {
+			from = p.until // the part already paused is counted
+		}
+		p.stats.Waited += until.Sub(from)
 		p.until = until
 	}
 }

@@ -56,6 +56,10 @@ func TestThrottleStorm(t *testing.T) {
 		}
 	}
 	assert.Greater(t, throttled, 20, "the storm happened")
+	st := c.ThrottleStats()
+	assert.Positive(t, st.Throttled, "the connector reports the throttling")
+	assert.Positive(t, st.Waited)
+	t.Logf("throttle stats: %+v", st)
 	assert.Equal(t, 100+30+20, srv.Writes(), "every change applied exactly once")
 	assert.Len(t, srv.Users(), 80)
 	for i, id := range ids[:30] {

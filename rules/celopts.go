@@ -33,6 +33,8 @@ type customFunc struct {
 	result   goType
 	hasErr   bool // the Go function returns (T, error)
 	fn       reflect.Value
+	// direct calls the common signatures without reflection (nil: use fn).
+	direct func(args []ref.Val) (ref.Val, error)
 }
 
 // goType is a Go type a custom function may take or return.
@@ -168,6 +170,7 @@ func Function(name string, impl any) CELOption {
 	}
 	f.result = g
 	f.id = strings.Join(ids, "_")
+	f.direct = directCall(impl)
 	return func(c *celConfig) { c.funcs = append(c.funcs, f) }
 }
 
@@ -228,6 +231,21 @@ func (f *customFunc) binding(limit int) func(args ...ref.Val) ref.Val {
 		if len(args) != len(f.args) {
 			return types.NewErr("%s: %d arguments, want %d", f.name, len(args), len(f.args))
 		}
+		defer func() {
+			if r := recover(); r != nil {
+				out = types.NewErr("%s: panic: %v", f.name, r)
+			}
+		}()
+		if f.direct != nil {
+			res, err := f.direct(args)
+			if err != nil {
+				return types.WrapErr(fmt.Errorf("%s: %w", f.name, err))
+			}
+			if n := size(res); n > limit {
+				return tooLarge(f.name, n, limit)
+			}
+			return res
+		}
 		in := make([]reflect.Value, len(args))
 		for i, a := range args {
 			v, err := fromCELArg(a, f.args[i], f.fn.Type().In(i))
@@ -236,11 +254,6 @@ func (f *customFunc) binding(limit int) func(args ...ref.Val) ref.Val {
 			}
 			in[i] = v
 		}
-		defer func() {
-			if r := recover(); r != nil {
-				out = types.NewErr("%s: panic: %v", f.name, r)
-			}
-		}()
 		res := f.fn.Call(in)
 		if f.hasErr && !res[1].IsNil() {
 			return types.WrapErr(fmt.Errorf("%s: %w", f.name, res[1].Interface().(error)))
@@ -364,4 +377,61 @@ func dataSize(v ref.Val) int {
 		return size(v)
 	}
 	return 0
+}
+
+// directCall returns a call without reflection for the commonest
+// signatures of custom functions (string in, string or bool out), nil for
+// the others. The arguments are of the declared types: the type checker
+// saw to it.
+func directCall(impl any) func(args []ref.Val) (ref.Val, error) {
+	str := func(v ref.Val) (string, error) {
+		s, ok := v.(types.String)
+		if !ok {
+			return "", fmt.Errorf("%s is not a string", v.Type().TypeName())
+		}
+		return string(s), nil
+	}
+	switch fn := impl.(type) {
+	case func(string) string:
+		return func(args []ref.Val) (ref.Val, error) {
+			s, err := str(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return types.String(fn(s)), nil
+		}
+	case func(string) (string, error):
+		return func(args []ref.Val) (ref.Val, error) {
+			s, err := str(args[0])
+			if err != nil {
+				return nil, err
+			}
+			r, err := fn(s)
+			if err != nil {
+				return nil, err
+			}
+			return types.String(r), nil
+		}
+	case func(string, string) string:
+		return func(args []ref.Val) (ref.Val, error) {
+			a, err := str(args[0])
+			if err != nil {
+				return nil, err
+			}
+			b, err := str(args[1])
+			if err != nil {
+				return nil, err
+			}
+			return types.String(fn(a, b)), nil
+		}
+	case func(string) bool:
+		return func(args []ref.Val) (ref.Val, error) {
+			s, err := str(args[0])
+			if err != nil {
+				return nil, err
+			}
+			return types.Bool(fn(s)), nil
+		}
+	}
+	return nil
 }

@@ -1,5 +1,6 @@
 // The admin pages work without this script; it adds a confirmation before
-// each action and a filter box over tables. No framework, no build.
+// each action, a filter box over tables and the reload of the dashboard
+// while runs are in progress. No framework, no build.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
@@ -7,6 +8,11 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
     });
   });
+  // The dashboard reloads while runs are in progress.
+  var live = document.querySelector("[data-refresh]");
+  if (live) {
+    window.setTimeout(function () { window.location.reload(); }, 1000 * Number(live.dataset.refresh));
+  }
   document.querySelectorAll("input.filter").forEach(function (input) {
     input.addEventListener("input", function () {
       var text = input.value.toLowerCase();

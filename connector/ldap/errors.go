@@ -16,8 +16,8 @@ import (
 // ResultError also matches.
 var (
 	// ErrInvalidCredentials: the bind DN or password was refused (result
-	// 49). It matches connector.ErrAccessDenied too.
-	ErrInvalidCredentials = fmt.Errorf("ldap: invalid credentials: %w", connector.ErrAccessDenied)
+	// 49). It matches connector.ErrAuth and connector.ErrAccessDenied too.
+	ErrInvalidCredentials = fmt.Errorf("ldap: invalid credentials: %w: %w", connector.ErrAuth, connector.ErrAccessDenied)
 	// ErrUntrustedCertificate: the server's certificate did not verify
 	// against the configured CA pool.
 	ErrUntrustedCertificate = errors.New("ldap: server certificate not trusted")

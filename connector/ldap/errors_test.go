@@ -52,6 +52,9 @@ func TestSlapdBadInput(t *testing.T) {
 			if tc.want != nil {
 				assert.ErrorIs(t, err, tc.want)
 			}
+			if tc.want == ldap.ErrInvalidCredentials {
+				assert.ErrorIs(t, err, connector.ErrAuth, "the engine quarantines the connector at once")
+			}
 			assert.Contains(t, err.Error(), tc.substr)
 			assert.NotContains(t, err.Error(), env.password, "the password never appears in an error")
 			assert.Empty(t, rec.Changes)

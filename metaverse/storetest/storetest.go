@@ -59,7 +59,7 @@ func Run(t *testing.T, h Harness) {
 // RunOptions runs the whole suite against the stores h makes. Each group
 // of the metaverse.Store contract is a subtest (Entries, Index, FoldIndex
 // (skipped for a store without metaverse.FoldIndexer), Paging,
-// ConnectorSpace, Pending, Watermarks, Counters, Runs, Transactions,
+// ConnectorSpace, Pending, Watermarks, Counters, Runs, RunPruner, Transactions,
 // Concurrency, Closed, Subtree, and Extras for the optional capabilities), so that
 //
 //	go test -run 'TestConformance/ConnectorSpace'
@@ -82,6 +82,7 @@ func RunOptions(t *testing.T, h Harness, opts Options) {
 		{"Watermarks", s.watermarks},
 		{"Counters", s.counters},
 		{"Runs", s.runs},
+		{"RunPruner", s.runPruner}, // skipped for a store without metaverse.RunPruner
 		{"Transactions", s.transactions},
 		{"Concurrency", s.concurrency},
 		{"Closed", s.closed},
