@@ -386,7 +386,8 @@ func (e *Engine) SetDeletionThreshold(n int) {
 // Close stops the engine: runs in progress finish; runs waiting for them
 // and later ones fail with ErrClosed; Run cancels its cycle in progress and
 // returns ErrClosed. Close does not wait for them. It closes neither the
-// store nor the connectors. Calling it again does nothing.
+// store nor the connectors; it unregisters the engine's observable metrics
+// (Options.MeterProvider). Calling it again does nothing.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.closing)

@@ -2,6 +2,7 @@ package idbridge
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -163,7 +164,7 @@ type ErrorQuery struct {
 	Connector string `json:"connector,omitempty"` // "" for all
 	// Limit is the page size: default 50, at most 1000.
 	Limit int `json:"limit,omitempty"`
-	// Cursor continues from the page whose Next it is.
+	// Cursor continues from the page whose Next it is (URL-safe text).
 	Cursor string `json:"cursor,omitempty"`
 }
 
@@ -214,9 +215,10 @@ func (e *Engine) ObjectErrors(ctx context.Context, q ErrorQuery) (*ErrorPage, er
 	}
 	startConn, after := "", ""
 	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		var ok bool
-		startConn, after, ok = strings.Cut(q.Cursor, "\x00")
-		if !ok || !slices.Contains(names, startConn) {
+		startConn, after, ok = strings.Cut(string(raw), "\x00")
+		if err != nil || !ok || !slices.Contains(names, startConn) {
 			return nil, fmt.Errorf("%w: %q", ErrBadCursor, q.Cursor)
 		}
 	}
@@ -247,7 +249,7 @@ func (e *Engine) ObjectErrors(ctx context.Context, q ErrorQuery) (*ErrorPage, er
 					continue
 				}
 				if len(page.Errors) > 0 && len(page.Errors)+len(errs) > limit {
-					page.Next = name + "\x00" + from
+					page.Next = base64.RawURLEncoding.EncodeToString([]byte(name + "\x00" + from))
 					return page, nil
 				}
 				page.Errors = append(page.Errors, errs...)
