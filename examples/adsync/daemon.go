@@ -19,6 +19,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/admin"
 	"github.com/idbridge/idbridge/ha"
 )
 
@@ -151,6 +152,13 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 	opts := engineOptions(cfg.Engine, logger)
 	opts.MeterProvider = mp
 	c.withProgress(&opts)
+	// The admin page's dashboard shows the runs in progress too.
+	live := admin.NewLive()
+	if term := opts.Hooks.Progress; term != nil {
+		opts.Hooks.Progress = func(p idbridge.Progress) { live.Progress(p); term(p) }
+	} else {
+		opts.Hooks.Progress = live.Progress
+	}
 	sched := schedule(cfg.Schedule)
 	sched.OnCycle = func(res *idbridge.CycleResult, err error) {
 		cm.record(context.WithoutCancel(ctx), res, err)
@@ -167,7 +175,7 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 			return err
 		}
 		defer eng.Close()
-		h := adminHandler(eng, logger)
+		h := adminHandler(eng, logger, live)
 		adminPage.Store(&h)
 		st.ready.Store(true)
 		logger.Info("running", "connectors", eng.Connectors(), "staging", eng.Staging(), "interval", sched.Interval)
@@ -215,7 +223,7 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 	qcfg.Options.Hooks = idbridge.Hooks{}
 	if q, err := idbridge.New(ctx, qcfg); err == nil {
 		defer q.Close()
-		h := adminHandler(q, logger)
+		h := adminHandler(q, logger, live)
 		adminPage.Store(&h)
 	} else {
 		logger.Warn("admin page unavailable", "err", err)

@@ -153,6 +153,6 @@ func isTerminal(f *os.File) bool {
 
 // adminHandler is the admin page of eng, read-only (the daemon has no
 // authentication of its own to put actions behind), mounted under /admin/.
-func adminHandler(eng *idbridge.Engine, logger *slog.Logger) http.Handler {
-	return http.StripPrefix("/admin", admin.New(eng, admin.Options{Logger: logger, Title: "adsync"}))
+func adminHandler(eng *idbridge.Engine, logger *slog.Logger, live *admin.Live) http.Handler {
+	return http.StripPrefix("/admin", admin.New(eng, admin.Options{Logger: logger, Title: "adsync", Live: live}))
 }
