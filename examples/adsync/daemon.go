@@ -96,6 +96,10 @@ func (c *cli) runDaemon(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := c.logger(cfg.Log)
+	stopLog := context.AfterFunc(ctx, func() {
+		logger.Info("stopping: the run in progress ends after its current batch, keeping what it committed")
+	})
+	defer stopLog()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
