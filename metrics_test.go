@@ -165,3 +165,32 @@ func TestMetricsThrottle(t *testing.T) {
 	assert.Equal(t, map[string]float64{"connector=ad": 7}, got[idbridge.MetricThrottled])
 	assert.Equal(t, map[string]float64{"connector=ad": 1.5}, got[idbridge.MetricThrottleWait])
 }
+
+// The observable instruments are read from the exporter's goroutine while
+// runs go on; after Close they are no longer reported.
+func TestMetricsCollectDuringRunsAndClose(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	f := newFixture(t, idbridge.Options{MeterProvider: mp})
+	for i := range 20 {
+		f.adUser(fmt.Sprintf("a%02d", i), fmt.Sprintf("E%02d", i), "Given", fmt.Sprintf("Sn%02d", i), 512, nil)
+	}
+	done := make(chan error)
+	go func() {
+		_, err := f.eng.Cycle(f.ctx, idbridge.Initial)
+		done <- err
+	}()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+			running = false
+		default:
+			collect(t, reader)
+		}
+	}
+	require.Contains(t, collect(t, reader), idbridge.MetricQuarantined)
+	require.NoError(t, f.eng.Close())
+	assert.NotContains(t, collect(t, reader), idbridge.MetricQuarantined)
+}

@@ -172,12 +172,18 @@ func (e *Engine) held(name string) (Quarantine, bool) {
 
 // ClearQuarantine takes a connector out of quarantine (an operator fixed
 // what was wrong): the next cycle runs it. The change is recorded in the
-// store and the run history. It returns ErrNotQuarantined when the
-// connector is not in quarantine.
+// store and the run history. It waits for the run in progress, if any (as
+// a run profile does), so that the run's own verdict cannot undo it. It
+// returns ErrNotQuarantined when the connector is not in quarantine.
 func (e *Engine) ClearQuarantine(ctx context.Context, name string) error {
 	if _, err := e.conn(name); err != nil {
 		return err
 	}
+	_, end, err := e.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer end()
 	qs := e.quar
 	qs.mu.Lock()
 	defer qs.mu.Unlock()
