@@ -1,0 +1,200 @@
+package idbridge_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/connector"
+	"github.com/idbridge/idbridge/connector/memconn"
+	"github.com/idbridge/idbridge/metaverse"
+	"github.com/idbridge/idbridge/metaverse/memstore"
+)
+
+// A group and a report read before the objects they reference (AD returns
+// them interleaved) hold those references by DN alone until the import
+// pass ends, when they take the anchors of the objects staged after them.
+// So they survive what changes DNs afterwards: a member renamed, the OU of
+// members and of a manager renamed (reported alone, cascaded). A delta
+// then syncs the group and the report: the cloud has the right members and
+// manager, also when the group's membership change, named by the new DNs,
+// arrives before the OU's rename in the same delta; and a full import
+// after it finds nothing to update.
+func TestReferencesReadBeforeTheirTargetsSurviveRenames(t *testing.T) {
+	const oldOU, newOU = "OU=Sales,DC=contoso,DC=com", "OU=Revenue,DC=contoso,DC=com"
+	userDN := func(i int, ou string) string {
+		if i == 4 {
+			return "CN=U4,OU=People,DC=contoso,DC=com"
+		}
+		return fmt.Sprintf("CN=U%d,%s", i, ou)
+	}
+	const grpDN, repDN = "CN=Team,OU=Groups,DC=contoso,DC=com", "CN=Report,OU=People,DC=contoso,DC=com"
+	for _, order := range []string{"rename first", "group first"} {
+		for _, st := range benchStores {
+			t.Run(order+"/store="+st.name, func(t *testing.T) {
+				var inc *incremental
+				f := newFixtureCfg(t, fixtureConfig{store: st.open(t), adConn: func(c *memconn.Connector) connector.Connector {
+					inc = &incremental{Connector: c}
+					return inc
+				}})
+				f.ad.Put(connector.Object{Anchor: "ou-sales", DN: oldOU, Type: "organizationalUnit", Attrs: connector.Attributes{"ou": s("Sales")}})
+				for i := 1; i <= 5; i++ {
+					f.ad.Put(connector.Object{Anchor: connector.Anchor(fmt.Sprintf("u%d", i)), DN: userDN(i, oldOU), Type: "user",
+						Attrs: connector.Attributes{"employeeID": s(fmt.Sprintf("E%d", i)), "givenName": s("U"), "sn": s(fmt.Sprint(i)),
+							"mail": s(fmt.Sprintf("u%d@contoso.com", i)), "userAccountControl": {connector.IntValue(512)}}})
+				}
+				ref := func(i int, ou string) connector.Value { return connector.RefValue("", userDN(i, ou)) }
+				// Anchors that sort first: a full import reads the group and
+				// the report before the users they reference.
+				f.ad.Put(connector.Object{Anchor: "a-grp", DN: grpDN, Type: "group",
+					Attrs: connector.Attributes{"cn": s("Team"), "member": {ref(1, oldOU), ref(2, oldOU), ref(3, oldOU), ref(4, oldOU)}}})
+				f.ad.Put(connector.Object{Anchor: "a-rep", DN: repDN, Type: "user",
+					Attrs: connector.Attributes{"employeeID": s("E9"), "givenName": s("R"), "sn": s("9"), "mail": s("r9@contoso.com"),
+						"userAccountControl": {connector.IntValue(512)}, "manager": {ref(1, oldOU)}}})
+				f.cycle(idbridge.Initial)
+				assert.Equal(t, []string{"E1", "E2", "E3", "E4"}, cloudRefs(t, f, "cn=Team,ou=groups", "members"))
+				assert.Equal(t, []string{"E1"}, cloudRefs(t, f, "cn=E9,ou=users", "manager"))
+
+				// The directory: U4 renamed, OU=Sales renamed (its users
+				// with it), then the group changes: U2 leaves, U5 joins, by
+				// their new DNs; the report gets a new title.
+				require.NoError(t, f.ad.Rename("u4", "CN=U4 renamed,OU=People,DC=contoso,DC=com"))
+				require.NoError(t, f.ad.RenameSubtree("ou-sales", newOU))
+				u4 := connector.RefValue("", "CN=U4 renamed,OU=People,DC=contoso,DC=com")
+				require.NoError(t, f.ad.Modify("a-grp", connector.Mod{Name: "member", Op: connector.ModReplace,
+					Values: []connector.Value{ref(1, newOU), ref(3, newOU), u4, ref(5, newOU)}}))
+				require.NoError(t, f.ad.Modify("a-rep", connector.Mod{Name: "manager", Op: connector.ModReplace, Values: []connector.Value{ref(1, newOU)}},
+					connector.Mod{Name: "title", Op: connector.ModReplace, Values: s("Lead")}))
+				renames := []connector.Change{
+					{Kind: connector.Update, Anchor: "u4", DN: "CN=U4 renamed,OU=People,DC=contoso,DC=com", Type: "user"},
+					{Kind: connector.Update, Anchor: "ou-sales", DN: newOU, Type: "organizationalUnit"},
+				}
+				changes := []connector.Change{
+					{Kind: connector.Update, Anchor: "a-grp", DN: grpDN, Type: "group", Mods: []connector.Mod{
+						{Name: "member", Op: connector.ModRemove, Values: []connector.Value{ref(2, newOU)}},
+						{Name: "member", Op: connector.ModAdd, Values: []connector.Value{ref(5, newOU)}},
+					}},
+					{Kind: connector.Update, Anchor: "a-rep", DN: repDN, Type: "user", Mods: []connector.Mod{
+						{Name: "title", Op: connector.ModReplace, Values: s("Lead")},
+					}},
+				}
+				if order == "rename first" {
+					inc.delta = append(renames, changes...)
+				} else {
+					inc.delta = append(changes, renames...)
+				}
+				cr := f.cycle(idbridge.Delta)
+				assert.Empty(t, cr.Errors())
+				assert.Equal(t, []string{"E1", "E3", "E4", "E5"}, cloudRefs(t, f, "cn=Team,ou=groups", "members"))
+				assert.Equal(t, []string{"E1"}, cloudRefs(t, f, "cn=E9,ou=users", "manager"))
+
+				full, err := f.eng.FullImport(f.ctx, "ad")
+				require.NoError(t, err)
+				assert.Zero(t, full.Renames, "the connector space has every new DN")
+				assert.Zero(t, full.Updates, "the references in the connector space are what the directory has")
+			})
+		}
+	}
+}
+
+// cloudRefs returns the employee IDs (the RDN values of the cloud users'
+// DNs) that the reference attribute attr of the cloud object dn names.
+func cloudRefs(t *testing.T, f *fixture, dn, attr string) []string {
+	t.Helper()
+	o, ok := f.cloud.ByDN(dn)
+	require.True(t, ok, "%s is in the cloud", dn)
+	var out []string
+	for _, v := range o.Attrs[attr] {
+		a, rdn := v.Ref()
+		u, ok := f.cloud.Get(a)
+		if a == "" {
+			u, ok = f.cloud.ByDN(rdn)
+		}
+		require.True(t, ok, "the cloud object %s (%s) that %s names", a, rdn, dn)
+		var id string
+		_, err := fmt.Sscanf(u.DN, "cn=%2s,", &id)
+		require.NoError(t, err, u.DN)
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// failNth fails the commit of the nth Update from now (as a crash before
+// it): fn runs and its writes are rolled back.
+type failNth struct {
+	metaverse.Store
+	n atomic.Int32
+}
+
+func (s *failNth) Update(ctx context.Context, fn func(metaverse.Tx) error) error {
+	return s.Store.Update(ctx, func(tx metaverse.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.n.Add(-1) == 0 {
+			return errCommit
+		}
+		return nil
+	})
+}
+
+// A removal by DN left to apply at the end of a delta import is committed
+// with the watermark: when settling fails, the watermark stays where it
+// was, and the delta imported again removes the member.
+func TestRemovalByDNLeftToSettleKeepsTheWatermark(t *testing.T) {
+	store := &failNth{Store: memstore.New()}
+	var inc *incremental
+	f := newFixtureCfg(t, fixtureConfig{store: store, adConn: func(c *memconn.Connector) connector.Connector {
+		inc = &incremental{Connector: c}
+		return inc
+	}})
+	const oldOU, newOU = "OU=Sales,DC=contoso,DC=com", "OU=Revenue,DC=contoso,DC=com"
+	f.ad.Put(connector.Object{Anchor: "ou", DN: oldOU, Type: "organizationalUnit"})
+	for _, a := range []string{"u1", "u2"} {
+		f.ad.Put(connector.Object{Anchor: connector.Anchor(a), DN: "CN=" + a + "," + oldOU, Type: "user", Attrs: connector.Attributes{"employeeID": s(a)}})
+	}
+	f.ad.Put(connector.Object{Anchor: "grp", DN: "CN=Team,DC=contoso,DC=com", Type: "group",
+		Attrs: connector.Attributes{"cn": s("Team"), "member": {connector.RefValue("", "CN=u1,"+oldOU), connector.RefValue("", "CN=u2,"+oldOU)}}})
+	f.cycle(idbridge.Initial)
+	watermark := func() []byte {
+		var wm []byte
+		require.NoError(t, f.store.View(f.ctx, func(tx metaverse.Tx) error {
+			var err error
+			wm, err = tx.Watermark(f.ctx, "ad")
+			return err
+		}))
+		return wm
+	}
+	before := watermark()
+
+	// The group's change comes before the OU's rename that gives the
+	// removed member's DN.
+	delta := []connector.Change{
+		{Kind: connector.Update, Anchor: "grp", DN: "CN=Team,DC=contoso,DC=com", Type: "group", Mods: []connector.Mod{
+			{Name: "member", Op: connector.ModRemove, Values: []connector.Value{connector.RefValue("", "CN=u2,"+newOU)}}}},
+		{Kind: connector.Update, Anchor: "ou", DN: newOU, Type: "organizationalUnit"},
+	}
+	inc.delta = delta
+	store.n.Store(2) // the staging commits, the settling fails
+	_, err := f.eng.DeltaImport(f.ctx, "ad")
+	require.ErrorIs(t, err, errCommit)
+	assert.Equal(t, before, watermark(), "the watermark did not move")
+
+	inc.delta = delta
+	res, err := f.eng.DeltaImport(f.ctx, "ad")
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Updates, "the group")
+	members := f.csObject("ad", "grp").Attrs["member"]
+	require.Len(t, members, 1)
+	a, dn := members[0].Ref()
+	assert.Equal(t, connector.Anchor("u1"), a)
+	assert.Equal(t, "CN=u1,"+oldOU, dn, "anchored: the DN it was read with")
+	assert.NotEqual(t, before, watermark())
+}
