@@ -135,10 +135,11 @@ func (s *stager) settleRefs(ctx context.Context, wm []byte, setWM bool) error {
 		ids = slices.Sorted(maps.Keys(s.dnRefs))
 	}
 	for start := 0; start < len(ids) || start == 0 && setWM; {
-		next, updated := start, 0
+		next := start
+		var updated []string                // counted updated now
 		var left map[string][]connector.Mod // still to settle, by ID
 		err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
-			next, updated, left = start, 0, map[string][]connector.Mod{}
+			next, updated, left = start, nil, map[string][]connector.Mod{}
 			b := &batch{ctx: ctx, tx: tx}
 			values := 0
 			for next < len(ids) && next-start < s.e.opts.BatchSize && values < settleBudget {
@@ -150,7 +151,7 @@ func (s *stager) settleRefs(ctx context.Context, wm []byte, setWM bool) error {
 				}
 				values += r.values
 				if r.updated {
-					updated++
+					updated = append(updated, id)
 				}
 				if r.dnOnly > 0 || len(r.removals) > 0 {
 					left[id] = r.removals
@@ -167,6 +168,9 @@ func (s *stager) settleRefs(ctx context.Context, wm []byte, setWM bool) error {
 		if err != nil {
 			return fatal(err)
 		}
+		for _, id := range updated {
+			s.dnRefs[id].counted = true
+		}
 		for _, id := range ids[start:next] {
 			if rs, ok := left[id]; ok {
 				d := s.dnRefs[id]
@@ -176,8 +180,8 @@ func (s *stager) settleRefs(ctx context.Context, wm []byte, setWM bool) error {
 			}
 		}
 		// Counted unchanged when staged, updated by a removal applied now.
-		s.res.Updates += updated
-		s.res.Unchanged = max(s.res.Unchanged-updated, 0)
+		s.res.Updates += len(updated)
+		s.res.Unchanged = max(s.res.Unchanged-len(updated), 0)
 		if next == start {
 			break // nothing to settle: the watermark alone was written
 		}

@@ -145,11 +145,11 @@ func (s *failNth) Update(ctx context.Context, fn func(metaverse.Tx) error) error
 	})
 }
 
-// A removal by DN left to apply at the end of a delta import is committed
-// with the watermark: when settling fails, the watermark stays where it
-// was, and the delta imported again removes the member.
-func TestRemovalByDNLeftToSettleKeepsTheWatermark(t *testing.T) {
-	store := &failNth{Store: memstore.New()}
+// removalByDN builds a group of two members synced, and the delta where
+// its change, removing one member by the DN an OU rename gives it, comes
+// before that rename.
+func removalByDN(t *testing.T, store metaverse.Store) (*fixture, *incremental, []connector.Change) {
+	t.Helper()
 	var inc *incremental
 	f := newFixtureCfg(t, fixtureConfig{store: store, adConn: func(c *memconn.Connector) connector.Connector {
 		inc = &incremental{Connector: c}
@@ -163,6 +163,46 @@ func TestRemovalByDNLeftToSettleKeepsTheWatermark(t *testing.T) {
 	f.ad.Put(connector.Object{Anchor: "grp", DN: "CN=Team,DC=contoso,DC=com", Type: "group",
 		Attrs: connector.Attributes{"cn": s("Team"), "member": {connector.RefValue("", "CN=u1,"+oldOU), connector.RefValue("", "CN=u2,"+oldOU)}}})
 	f.cycle(idbridge.Initial)
+	return f, inc, []connector.Change{
+		{Kind: connector.Update, Anchor: "grp", DN: "CN=Team,DC=contoso,DC=com", Type: "group", Mods: []connector.Mod{
+			{Name: "member", Op: connector.ModRemove, Values: []connector.Value{connector.RefValue("", "CN=u2,"+newOU)}}}},
+		{Kind: connector.Update, Anchor: "ou", DN: newOU, Type: "organizationalUnit"},
+	}
+}
+
+// members returns the anchors of the members of the group in the
+// connector space.
+func (f *fixture) members(group connector.Anchor) []string {
+	f.t.Helper()
+	var out []string
+	for _, v := range f.csObject("ad", group).Attrs["member"] {
+		a, _ := v.Ref()
+		out = append(out, string(a))
+	}
+	return out
+}
+
+// A removal by DN that names no object when staged (the rename that gives
+// its DN comes later in the delta) is applied when the pass settles, and
+// the group, counted unchanged when staged, is counted updated.
+func TestRemovalByDNBeforeTheRename(t *testing.T) {
+	f, inc, delta := removalByDN(t, memstore.New())
+	inc.delta = delta
+	res, err := f.eng.DeltaImport(f.ctx, "ad")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"u1"}, f.members("grp"))
+	assert.Equal(t, 1, res.Updates, "the group")
+	assert.Zero(t, res.Unchanged)
+	assert.Equal(t, 3, res.Renames, "the OU and its two users")
+	assert.Equal(t, metaverse.ImportUpdate, f.csObject("ad", "grp").Pending)
+}
+
+// A removal by DN left to apply at the end of a delta import is committed
+// with the watermark: when settling fails, the watermark stays where it
+// was, and the delta imported again removes the member.
+func TestRemovalByDNLeftToSettleKeepsTheWatermark(t *testing.T) {
+	store := &failNth{Store: memstore.New()}
+	f, inc, delta := removalByDN(t, store)
 	watermark := func() []byte {
 		var wm []byte
 		require.NoError(t, f.store.View(f.ctx, func(tx metaverse.Tx) error {
@@ -174,28 +214,19 @@ func TestRemovalByDNLeftToSettleKeepsTheWatermark(t *testing.T) {
 	}
 	before := watermark()
 
-	// The group's change comes before the OU's rename that gives the
-	// removed member's DN.
-	delta := []connector.Change{
-		{Kind: connector.Update, Anchor: "grp", DN: "CN=Team,DC=contoso,DC=com", Type: "group", Mods: []connector.Mod{
-			{Name: "member", Op: connector.ModRemove, Values: []connector.Value{connector.RefValue("", "CN=u2,"+newOU)}}}},
-		{Kind: connector.Update, Anchor: "ou", DN: newOU, Type: "organizationalUnit"},
-	}
 	inc.delta = delta
 	store.n.Store(2) // the staging commits, the settling fails
 	_, err := f.eng.DeltaImport(f.ctx, "ad")
 	require.ErrorIs(t, err, errCommit)
 	assert.Equal(t, before, watermark(), "the watermark did not move")
+	assert.Equal(t, []string{"u1", "u2"}, f.members("grp"))
 
 	inc.delta = delta
 	res, err := f.eng.DeltaImport(f.ctx, "ad")
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Updates, "the group")
-	members := f.csObject("ad", "grp").Attrs["member"]
-	require.Len(t, members, 1)
-	a, dn := members[0].Ref()
-	assert.Equal(t, connector.Anchor("u1"), a)
-	assert.Equal(t, "CN=u1,"+oldOU, dn, "anchored: the DN it was read with")
+	assert.Equal(t, 1, res.Unchanged, "the OU, renamed by the staging that committed")
+	assert.Equal(t, []string{"u1"}, f.members("grp"))
 	assert.NotEqual(t, before, watermark())
 }
 
