@@ -23,9 +23,9 @@ import (
 // members — stays DN-only when staged. Left so, it goes stale when its
 // target is renamed: a sync would drop the member, and a removal by the
 // new DN would not find it. So the stager remembers the objects it staged
-// with DN-only values, and at the end of the import pass (settleRefs),
-// when every object read is staged and every rename cascaded, gives those
-// values their anchors. It does the same for a removal by DN (DirSync's
+// with DN-only values, and at each checkpoint and at the end of the
+// import pass (settleRefs), when what was read is staged and its renames
+// cascaded, gives those values their anchors. It does the same for a removal by DN (DirSync's
 // incremental member values) that named no object when staged because the
 // rename that gives its DN came later in the pass: the removal is applied
 // then, by the anchor of the object that now has that DN.
@@ -38,9 +38,9 @@ import (
 //
 // Once anchored, a reference is the same reference whatever DN it carries:
 // the engine compares references by anchor when both have one
-// (valuesMatch, connector.SameReference). An import that reads a
-// reference with a newer DN than the stored one counts no update for it;
-// a full import writes the newer DN.
+// (valuesMatch, connector.SameReference, sameImported). An import that
+// reads a reference with a newer DN than the stored one counts no update
+// for it; a full import writes the newer DN.
 
 // dnRefs is what an import pass has to settle for one object: its
 // DN-only reference values (always, the object being listed) and its
