@@ -17,7 +17,10 @@
 //     A full import stages objects it no longer sees as deletes. Staged
 //     objects and the import's watermark are committed together. The
 //     rename of a container cascades to the objects under it in the
-//     connector space. An object the import cannot read is kept as it was,
+//     connector space. A reference read by DN takes the anchor of the
+//     object it names, also when the import reads that object later, so
+//     that it keeps naming it through renames. An object the import cannot
+//     read is kept as it was,
 //     with its error. An object a connector with connector.AddMatcher
 //     reports under an unknown anchor adopts the provisioned object whose
 //     add it is, when that add's result was never recorded.

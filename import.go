@@ -65,6 +65,9 @@ func (e *Engine) doImport(ctx context.Context, c *conn, delta bool, res *RunResu
 		if err == nil {
 			err = s.flush(ctx, nil, false)
 		}
+		if err == nil {
+			err = s.settleRefs(ctx, nil, false)
+		}
 		if !errors.Is(err, connector.ErrWatermarkExpired) {
 			return err
 		}
@@ -90,6 +93,9 @@ func (e *Engine) doImport(ctx context.Context, c *conn, delta bool, res *RunResu
 		return err
 	}
 	if err := s.flush(ctx, nil, false); err != nil {
+		return err
+	}
+	if err := s.settleRefs(ctx, nil, false); err != nil {
 		return err
 	}
 	return e.obsolete(ctx, c, gen, res)

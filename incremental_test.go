@@ -35,9 +35,8 @@ func (c *incremental) DeltaImport(ctx context.Context, wm []byte, sink connector
 // anchor) matches the stored member, which is held by anchor — also when the
 // DN changed since it was read (an OU rename). A removal by DN used to find
 // nothing to remove, and an add a value it did not recognise. (The group is
-// imported after its members, so that its stored members carry anchors: a
-// member stored by DN alone, because the group was read first, still goes
-// stale when its DN changes — see "Known defects" in docs/design-notes.md.)
+// imported after its members here; for a group read before its members see
+// TestReferencesReadBeforeTheirTargetsSurviveRenames.)
 func TestIncrementalMemberChangesByDN(t *testing.T) {
 	var inc *incremental
 	f := newFixtureWith(t, idbridge.Options{}, fixtureSetup{wrap: func(name string, c connector.Connector) connector.Connector {

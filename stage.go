@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/idbridge/idbridge/connector"
@@ -25,10 +26,21 @@ type stager struct {
 	// adds finds the pending adds that an imported object may be the
 	// result of (connector.AddMatcher); nil until first needed.
 	adds *addIndex
+	// dnRefs holds, by object ID, what the pass has to settle at its end
+	// (see settleRefs): the objects staged with references by DN alone.
+	// staged is the same for the transaction being attempted, merged
+	// into dnRefs when it commits, and one for the object being staged,
+	// merged into staged when its unit of work commits.
+	dnRefs map[string]*dnRefs
+	staged map[string]*dnRefs
+	one    *dnRefs
+	oneID  string
+	// unsettled: objects were staged since dnRefs was last settled.
+	unsettled bool
 }
 
 func (e *Engine) newStager(c *conn, res *RunResult, gen uint64) *stager {
-	return &stager{e: e, c: c, res: res, gen: gen}
+	return &stager{e: e, c: c, res: res, gen: gen, dnRefs: map[string]*dnRefs{}, staged: map[string]*dnRefs{}}
 }
 
 func (s *stager) Object(ctx context.Context, ch connector.Change) error {
@@ -67,8 +79,10 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	var counts RunResult
 	var errs []*ObjectError
 	var skip string
+	held := false // the watermark is written by settleRefs
 	err := s.e.store.Update(ctx, func(tx metaverse.Tx) error {
-		counts, errs, skip = RunResult{}, nil, ""
+		counts, errs, skip, held = RunResult{}, nil, "", false
+		clear(s.staged)
 		b := &batch{ctx: ctx, tx: tx}
 		for i := range s.buf {
 			ch := &s.buf[i]
@@ -100,7 +114,8 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 		if err := b.finish(); err != nil {
 			return err
 		}
-		if setWM {
+		held = setWM && (len(s.dnRefs) > 0 || len(s.staged) > 0)
+		if setWM && !held {
 			return fatal(tx.SetWatermark(ctx, s.c.name, wm))
 		}
 		return nil
@@ -110,6 +125,9 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	}
 	s.res.track.add(len(s.buf) + len(s.failed))
 	s.buf, s.failed = s.buf[:0], s.failed[:0]
+	mergeRefs(s.dnRefs, s.staged)
+	clear(s.staged)
+	s.unsettled = s.unsettled || len(s.dnRefs) > 0
 	r := s.res
 	r.addImportCounts(&counts)
 	for _, oe := range errs {
@@ -117,6 +135,9 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 	}
 	if skip != "" && s.gen > 0 && r.DeletePassSkipped == "" {
 		r.DeletePassSkipped = skip // obsolete logs it
+	}
+	if held {
+		return s.settleRefs(ctx, wm, true)
 	}
 	if setWM {
 		r.Checkpointed = r.Read
@@ -128,6 +149,7 @@ func (s *stager) flush(ctx context.Context, wm []byte, setWM bool) error {
 // the change stages without error.
 func (s *stager) stageOne(w *work, ch *connector.Change, n *RunResult) error {
 	var one RunResult
+	s.one = nil
 	if err := s.stage(w, ch, &one); err != nil {
 		return err
 	}
@@ -135,6 +157,9 @@ func (s *stager) stageOne(w *work, ch *connector.Change, n *RunResult) error {
 		return err
 	}
 	n.addImportCounts(&one)
+	if s.one != nil {
+		mergeRefs(s.staged, map[string]*dnRefs{s.oneID: s.one})
+	}
 	return nil
 }
 
@@ -208,6 +233,9 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 		return err
 	}
 	if ch.Kind == connector.Delete {
+		if o != nil && s.noted(o.ID) {
+			s.noteRefs(o.ID).reset = true
+		}
 		s.stageDelete(w, o, n)
 		return nil
 	}
@@ -231,19 +259,29 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 		// values) take the anchor of the object they name, so that they
 		// match the stored values, held by anchor, whatever DN those were
 		// read with.
-		if err := s.resolveModRefs(w, cmpOr(ch.Type, o.Type), ch.Mods); err != nil {
+		if err := s.resolveModRefs(w, o.ID, cmpOr(ch.Type, o.Type), ch.Mods); err != nil {
 			return err
 		}
+	} else if s.noted(o.ID) {
+		s.noteRefs(o.ID).reset = true // read whole: earlier removals are void
 	}
 	attrs := imported(o, ch)
 	if ch.Type != "" {
 		o.Type = ch.Type
 	}
-	if err := s.resolveRefs(w, o.Type, attrs); err != nil {
+	dnOnly, err := s.resolveRefs(w, o.Type, attrs)
+	if err != nil {
 		return err
 	}
+	if dnOnly > 0 {
+		s.noteRefs(o.ID) // anchored at the end of the pass, if possible
+	}
 	renamed := !isNew && ch.DN != "" && connector.FoldDN(ch.DN) != connector.FoldDN(oldDN)
-	changed := !attrs.Equal(old)
+	// References are compared by anchor when both have one: a reference
+	// read with a newer DN than the stored one names the same object (the
+	// newer DN is written, but is no update).
+	exact := attrs.Equal(old)
+	changed := !exact && !sameImported(attrs, old)
 	if ch.DN != "" {
 		o.DN = ch.DN
 	}
@@ -262,7 +300,11 @@ func (s *stager) stage(w *work, ch *connector.Change, n *RunResult) error {
 	if confirmed || (adopted && o.Export == nil) {
 		n.Confirmed++ // an adopted add that the import shows complete is confirmed too
 	}
-	if !s.count(o, isNew, changed, renamed, n) && s.gen == 0 && !confirmed && !hadError {
+	counted := s.count(o, isNew, changed, renamed, n)
+	if s.one != nil {
+		s.one.counted = s.one.counted || isNew || changed
+	}
+	if !counted && s.gen == 0 && !confirmed && !hadError && exact {
 		return nil // a delta import reporting nothing new: no write
 	}
 	w.putObject(o)
@@ -383,14 +425,43 @@ func (s *stager) count(o *metaverse.CSObject, isNew, changed, renamed bool, n *R
 	return true
 }
 
-// resolveModRefs is resolveRefs for the values of modifications.
-func (s *stager) resolveModRefs(w *work, typ string, mods []connector.Mod) error {
+// resolveModRefs is resolveRefs for the values of modifications of
+// object id. What the end of the pass must settle is noted: removals by
+// DN that name no object yet (their target may be renamed later in the
+// pass), and, for an object with removals noted before, the values added
+// and the attributes replaced, which void them.
+func (s *stager) resolveModRefs(w *work, id, typ string, mods []connector.Mod) error {
+	earlier := s.noted(id)
 	for _, m := range mods {
-		if len(m.Values) == 0 || !s.c.refs[typ][m.Name] {
+		if !s.c.refs[typ][m.Name] {
 			continue
 		}
-		if err := s.resolveRefs(w, typ, connector.Attributes{m.Name: m.Values}); err != nil {
+		if len(m.Values) == 0 || m.Op == connector.ModReplace {
+			if earlier {
+				d := s.noteRefs(id)
+				d.replaced = append(d.replaced, m.Name)
+			}
+			if len(m.Values) == 0 {
+				continue
+			}
+		}
+		dnOnly, err := s.resolveRefs(w, typ, connector.Attributes{m.Name: m.Values})
+		if err != nil {
 			return err
+		}
+		switch {
+		case m.Op == connector.ModRemove && dnOnly > 0:
+			var vs []connector.Value
+			for _, v := range m.Values {
+				if a, dn := v.Ref(); a == "" && dn != "" {
+					vs = append(vs, v)
+				}
+			}
+			d := s.noteRefs(id)
+			d.removals = append(d.removals, connector.Mod{Name: m.Name, Op: connector.ModRemove, Values: vs})
+		case m.Op == connector.ModAdd && earlier:
+			d := s.noteRefs(id)
+			d.adds = append(d.adds, connector.Mod{Name: m.Name, Op: connector.ModAdd, Values: slices.Clone(m.Values)})
 		}
 	}
 	return nil
@@ -398,9 +469,10 @@ func (s *stager) resolveModRefs(w *work, typ string, mods []connector.Mod) error
 
 // resolveRefs gives DN-only references the anchor of the object they name
 // when that object is already in the connector space, so that they survive
-// a rename of their target.
-func (s *stager) resolveRefs(w *work, typ string, attrs connector.Attributes) error {
+// a rename of their target. It returns the number of values left DN-only.
+func (s *stager) resolveRefs(w *work, typ string, attrs connector.Attributes) (int, error) {
 	refs := s.c.refs[typ]
+	left := 0
 	for name, vs := range attrs {
 		if !refs[name] {
 			continue
@@ -412,14 +484,58 @@ func (s *stager) resolveRefs(w *work, typ string, attrs connector.Attributes) er
 			}
 			t, err := w.objectByDN(s.c.name, dn)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if t != nil && t.Anchor != "" {
 				vs[i] = connector.RefValue(t.Anchor, dn)
+			} else {
+				left++
 			}
 		}
 	}
-	return nil
+	return left, nil
+}
+
+// sameImported reports whether two sets of imported attributes have the
+// same values, references compared by Key: by anchor when they have one
+// (whatever DN they carry), else by DN. (Not as valuesMatch, which takes
+// two references with different anchors and one DN for one: an object
+// deleted and another created under its DN are two references.)
+func sameImported(a, b connector.Attributes) bool {
+	for name, vs := range a {
+		if !sameKeys(vs, b[name]) {
+			return false
+		}
+	}
+	for name, vs := range b {
+		if _, ok := a[name]; !ok && len(vs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sameKeys compares value sets by Value.Key and type.
+func sameKeys(a, b []connector.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	type key struct {
+		t connector.AttrType
+		k string
+	}
+	n := make(map[key]int, len(a))
+	for _, v := range a {
+		n[key{v.Type(), v.Key()}]++
+	}
+	for _, v := range b {
+		k := key{v.Type(), v.Key()}
+		if n[k] == 0 {
+			return false
+		}
+		n[k]--
+	}
+	return true
 }
 
 // confirmExport settles an exported change against what the import shows:
