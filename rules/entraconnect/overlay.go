@@ -42,7 +42,8 @@ func (e *OverrideError) Is(target error) bool { return target == ErrInvalidOverr
 //   - A rule with the name of a base rule replaces it, in place: a clone
 //     of a default rule with other flows, scope or precedence. It must keep
 //     the base rule's direction, connector, source and target types. With
-//     disabled: true it disables the base rule.
+//     disabled: true it disables the base rule, which is kept otherwise
+//     unchanged (the other fields of a disabling rule are ignored).
 //   - Any other rule is added. Entra Connect keeps precedences below 100
 //     for custom rules: such a rule wins over every default rule.
 //   - Metaverse types and attributes are added to base's.
@@ -107,9 +108,15 @@ func Overlay(base, over *rules.File) (*rules.File, error) {
 		}
 		b := out.Rules[i]
 		if r.Direction != b.Direction || r.Connector != b.Connector || r.SourceType != b.SourceType || r.TargetType != b.TargetType {
-			fail(r.Pos, r.Name, "replaces the default rule (%s %s %s → %s at %s) with a %s %s %s → %s rule: a replacement keeps them; give the rule a new name to add one",
+			fail(r.Pos, r.Name, "replaces the default rule (%s %s %s → %s, %s) but is %s %s %s → %s: a replacement keeps the direction, connector and types; give the rule a new name to add one",
 				b.Direction, b.Connector, b.SourceType, b.TargetType, b.Pos, r.Direction, r.Connector, r.SourceType, r.TargetType)
 			continue
+		}
+		if r.Disabled {
+			// Disabling: the default stays as it is, disabled, so that
+			// a listing still shows what it was.
+			b.Disabled = true
+			r = b
 		}
 		out.Rules[i] = r
 	}
