@@ -26,12 +26,6 @@ const (
 // are 10 apart.
 const MaxForests = 10
 
-// Connector names in the embedded files, replaced by Load.
-const (
-	placeholderAD  = "AD"
-	placeholderAAD = "AAD"
-)
-
 // ExchangeScope is ANDed by Load to the scope of every user rule of a
 // forest with Exchange: Exchange's arbitration (8388608), discovery
 // (536870912) and monitoring (549755813888) mailboxes stay on-premises.
