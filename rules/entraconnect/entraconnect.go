@@ -153,7 +153,12 @@ func Load(opts Options) (*rules.File, error) {
 					r.Scope = "(" + r.Scope + ") && " + ExchangeScope
 				}
 				if r.Direction == rules.Inbound && r.SourceType == "user" && r.LinkType == metaverse.Provision {
-					r.Join = append(r.Join, joins(opts, f)...)
+					for _, g := range joins(opts, f) {
+						for i := range g.Conditions {
+							g.Conditions[i].Pos = r.Pos // added here: the rule's position
+						}
+						r.Join = append(r.Join, g)
+					}
 				}
 				out.Rules = append(out.Rules, r)
 			}

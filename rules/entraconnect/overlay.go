@@ -58,6 +58,12 @@ func (e *OverrideError) Is(target error) bool { return target == ErrInvalidOverr
 // is returned, joined, each an *OverrideError matching
 // ErrInvalidOverride.
 func Overlay(base, over *rules.File) (*rules.File, error) {
+	if base == nil {
+		base = &rules.File{}
+	}
+	if over == nil {
+		over = &rules.File{}
+	}
 	out := &rules.File{Metaverse: cloneSchema(base.Metaverse), Rules: slices.Clone(base.Rules)}
 	var errs []error
 	fail := func(pos rules.Position, rule, format string, args ...any) {
