@@ -174,3 +174,15 @@ metaverse:
 		})
 	}
 }
+
+// TestOverlayNil: a nil file is an empty one.
+func TestOverlayNil(t *testing.T) {
+	base, err := entraconnect.Load(entraconnect.Options{})
+	require.NoError(t, err)
+	f, err := entraconnect.Overlay(base, nil)
+	require.NoError(t, err)
+	assert.Equal(t, base.Rules, f.Rules)
+	f, err = entraconnect.Overlay(nil, base)
+	require.NoError(t, err)
+	assert.Equal(t, base.Rules, f.Rules)
+}
