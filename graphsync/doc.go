@@ -32,7 +32,9 @@
 // @odata.deltaLink kept as the watermark. A delta import follows the
 // links: changed objects are Updates of the properties Graph returns,
 // members@delta are member additions and removals, @removed objects are
-// Deletes. Group owners are not in Graph's delta: a full import reads
+// Deletes. A user's manager (a reference) is read from the user delta's
+// manager@delta, in full and delta imports, and exported by
+// PUT /users/{id}/manager/$ref, or DELETE when it is removed. Group owners are not in Graph's delta: a full import reads
 // them (20 groups per $batch) and exports add and remove them by $ref;
 // an owner changed in the cloud shows at the next full import. A watermark
 // Graph no longer accepts (410 Gone) fails with

@@ -27,6 +27,10 @@ type task struct {
 	conflicts int
 	// ownersAdd and ownersRemove are the owner changes update sends.
 	ownersAdd, ownersRemove []connector.Anchor
+	// managerSet (a user's new manager) or managerClear is the manager
+	// change update, or a create, sends by $ref.
+	managerSet   connector.Anchor
+	managerClear bool
 }
 
 // found records the object's anchor (a created or matched object's id).
@@ -175,6 +179,12 @@ func (c *Connector) body(t *task, attrs connector.Attributes) (map[string]any, e
 		if a.Name == "members" || a.Name == "owners" {
 			continue
 		}
+		if a.Name == "manager" && t.t.Name == TypeUser {
+			if ids := refs(vs); len(ids) > 0 {
+				t.managerSet = ids[0]
+			}
+			continue
+		}
 		if a.ReadOnly {
 			return nil, fmt.Errorf("%s is read-only in Graph: %w", name, connector.ErrInvalidObject)
 		}
@@ -291,7 +301,7 @@ func (c *Connector) createUser(t *task, b map[string]any) *op {
 				return nil
 			}
 			t.found(connector.Anchor(id))
-			return nil
+			return c.managerOps(t, connector.Anchor(id))
 		}
 		e := errorFromBody(o.method, o.path, status, rb)
 		if e.Target == "" || t.conflicts >= 4 {
@@ -478,6 +488,18 @@ func (c *Connector) planUpdate(t *task) error {
 			}
 			continue
 		}
+		if a.Name == "manager" && t.t.Name == TypeUser {
+			ids := refs(m.Values)
+			switch {
+			case m.Op == connector.ModRemove:
+				t.managerSet, t.managerClear = "", true
+			case len(ids) > 0:
+				t.managerSet, t.managerClear = ids[0], false
+			default: // a replace with no value
+				t.managerSet, t.managerClear = "", true
+			}
+			continue
+		}
 		if a.Name == "members" {
 			switch {
 			case m.Op == connector.ModRemove && len(m.Values) == 0:
@@ -564,6 +586,7 @@ func (c *Connector) update(t *task, id connector.Anchor, patch map[string]any, a
 		chain = append(chain, o)
 	}
 	refOps := append(c.memberOps(t, id, add, remove), c.ownerOps(t, id, t.ownersAdd, t.ownersRemove)...)
+	refOps = append(refOps, c.managerOps(t, id)...)
 	t.ownersAdd, t.ownersRemove = nil, nil // sent once, even if update runs again
 	if len(chain)+len(refOps) <= maxBatch {
 		// One $batch, in order (dependsOn): when the object is gone, the
@@ -589,6 +612,23 @@ func (c *Connector) ownerOps(t *task, group connector.Anchor, add, remove []conn
 	for _, m := range remove {
 		ops = append(ops, t.refOp(http.MethodDelete, gpath+"/"+url.PathEscape(string(m))+"/$ref", nil, notFound))
 	}
+	return ops
+}
+
+// managerOps set a user's manager (PUT /users/{id}/manager/$ref,
+// https://learn.microsoft.com/graph/api/user-post-manager) or remove it
+// (DELETE /users/{id}/manager/$ref, where no manager is what was wanted,
+// https://learn.microsoft.com/graph/api/user-delete-manager), once.
+func (c *Connector) managerOps(t *task, user connector.Anchor) []*op {
+	path := "/users/" + url.PathEscape(string(user)) + "/manager/$ref"
+	var ops []*op
+	switch {
+	case t.managerSet != "":
+		ops = []*op{t.refOp(http.MethodPut, path, map[string]any{"@odata.id": c.bindURL(t.managerSet)}, func(*Error) bool { return false })}
+	case t.managerClear:
+		ops = []*op{t.refOp(http.MethodDelete, path, nil, notFound)}
+	}
+	t.managerSet, t.managerClear = "", false
 	return ops
 }
 

@@ -21,6 +21,8 @@ func FuzzPage(f *testing.F) {
 		`{"value":[{"id":"2","@removed":{"reason":"deleted"}}],"@odata.nextLink":"https://graph/v1.0/users/delta?$skiptoken=y"}`,
 		`{"value":[{"id":"g","displayName":"G","members@delta":[{"@odata.type":"#microsoft.graph.user","id":"1"},{"id":"2","@removed":{"reason":"deleted"}}]}]}`,
 		`{"value":[{"id":7,"accountEnabled":"yes","businessPhones":"x","members@delta":{}}]}`,
+		`{"value":[{"id":"u","manager@delta":[{"@odata.type":"#microsoft.graph.user","id":"m"}]},{"id":"v","manager@delta":[{"id":"m","@removed":{"reason":"deleted"}}]}]}`,
+		`{"value":[{"id":"u","manager@delta":[null,7,{"id":5}]},{"id":"v","manager@delta":"m"}]}`,
 		`{"value":[{}],"@odata.deltaLink":5}`,
 		`{"value":{}}`, `[]`, `null`, `{"value":[null,1,"x",[]]}`,
 	} {

@@ -182,7 +182,7 @@ func (c *Connector) change(t *connector.ObjectType, o *rawObject, initial bool) 
 	}
 	for i := range t.Attributes {
 		a := t.Attributes[i]
-		if a.Name == "members" || a.Name == "owners" {
+		if a.Name == "members" || a.Name == "owners" || a.Name == "manager" {
 			continue
 		}
 		raw, present := props[a.Name]
@@ -203,6 +203,9 @@ func (c *Connector) change(t *connector.ObjectType, o *rawObject, initial bool) 
 		} else {
 			ch.Mods = append(ch.Mods, connector.Mod{Name: a.Name, Op: connector.ModReplace, Values: vals})
 		}
+	}
+	if t.Name == TypeUser {
+		managerDelta(&ch, props, initial)
 	}
 	if t.Name == TypeGroup {
 		if md, ok := plain(props["members@delta"]).([]any); ok {
@@ -292,4 +295,35 @@ func (c *Connector) readOwners(ctx context.Context, groups map[string]*connector
 		return fmt.Errorf("%d groups, first %s: %w", len(failed), failed[0].ch.DN, failed[0].failed)
 	}
 	return nil
+}
+
+// managerDelta reads a user's "manager@delta": the user delta reports the
+// manager, a navigation property, when manager is in $select — the
+// manager in a first round, and in later rounds a new manager, or the one
+// removed marked "@removed"
+// (https://learn.microsoft.com/graph/api/user-delta). No manager@delta
+// means no manager (a first round) or no change (later rounds).
+func managerDelta(ch *connector.Change, props map[string]any, initial bool) {
+	md, ok := plain(props["manager@delta"]).([]any)
+	if !ok {
+		return
+	}
+	var current []connector.Value
+	for _, m := range md {
+		mm, _ := m.(map[string]any)
+		mid, _ := mm["id"].(string)
+		if _, gone := mm["@removed"]; gone || mid == "" {
+			continue
+		}
+		typ, _ := mm["@odata.type"].(string)
+		current = []connector.Value{connector.RefValue(connector.Anchor(mid), memberDN(typ, mid))}
+	}
+	switch {
+	case initial:
+		if len(current) > 0 {
+			ch.Attrs["manager"] = current
+		}
+	default:
+		ch.Mods = append(ch.Mods, connector.Mod{Name: "manager", Op: connector.ModReplace, Values: current})
+	}
 }

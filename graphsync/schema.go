@@ -77,6 +77,9 @@ var builtin = map[string][]connector.Attribute{
 		ro(attr("onPremisesDomainName", connector.String)),
 		ro(attr("onPremisesLastSyncDateTime", connector.Time)),
 		ro(attr("createdDateTime", connector.Time)),
+		// manager is a navigation property: read by user delta
+		// (manager@delta), written by $ref (export.go).
+		attr("manager", connector.Reference),
 	},
 	TypeGroup: {
 		ro(attr("id", connector.String)),

@@ -17,6 +17,7 @@ func ActiveDirectorySchema() *connector.Schema {
 			{Name: "objectGUID", Type: connector.Bytes, ReadOnly: true},
 			{Name: "mS-DS-ConsistencyGuid", Type: connector.Bytes},
 			{Name: "objectSid", Type: connector.Bytes, ReadOnly: true},
+			{Name: "isCriticalSystemObject", Type: connector.Boolean, ReadOnly: true},
 			str("cn"),
 			str("sAMAccountName"),
 			str("displayName"),

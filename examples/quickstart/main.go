@@ -1,5 +1,6 @@
 // Command quickstart syncs a sample Active Directory export (an LDIF file of
-// a fictional company, Contoso) through the bundled sync rules to Microsoft
+// a fictional company, Contoso) through Entra Connect's default sync rules
+// (rules/entraconnect, with the quickstart's rules.yaml over them) to Microsoft
 // Entra ID — here the in-process Graph emulator (graphsync/graphtest),
 // reached through the real Graph connector and SDK — and prints a run
 // report and the resulting cloud users.
@@ -42,6 +43,7 @@ import (
 	"github.com/idbridge/idbridge/metaverse"
 	"github.com/idbridge/idbridge/metaverse/boltstore"
 	"github.com/idbridge/idbridge/rules"
+	"github.com/idbridge/idbridge/rules/entraconnect"
 )
 
 //go:embed data/contoso-ad.ldif
@@ -152,7 +154,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rf, err := rules.Parse("rules.yaml", ruleFile)
+	// Entra Connect's default rules, with the quickstart's own over them.
+	defaults, err := entraconnect.Load(entraconnect.Options{Forests: []entraconnect.Forest{{Connector: "ad"}}, Cloud: "cloud", GroupAnchor: groupAnchor})
+	if err != nil {
+		return err
+	}
+	own, err := rules.Parse("rules.yaml", ruleFile)
+	if err != nil {
+		return err
+	}
+	rf, err := entraconnect.Overlay(defaults, own)
 	if err != nil {
 		return err
 	}
@@ -336,7 +347,7 @@ func report(ctx context.Context, out io.Writer, store metaverse.Store, runs []*i
 	}
 	fmt.Fprintf(out, "\nthe AD connector space holds %d users and %d groups", adTypes["user"], adTypes["group"])
 	if n := outOfScope["user"]; n > 0 {
-		fmt.Fprintf(out, "; %d users are out of scope (OU=Service Accounts stays on-premises, rule \"In from AD - User\")", n)
+		fmt.Fprintf(out, "; %d users are out of scope (OU=Service Accounts stays on-premises, rule \"In from AD - User Join\" in rules.yaml)", n)
 	}
 	fmt.Fprintf(out, ".\nmetaverse: %d people (%d disabled), %d groups.\n", types["person"], disabled, types["group"])
 	exported, created, imported := 0, 0, 0
@@ -358,7 +369,7 @@ func report(ctx context.Context, out io.Writer, store metaverse.Store, runs []*i
 	if created > 0 {
 		fmt.Fprintf(out, ": %d objects created", created)
 		if updated := exported - created; updated > 0 {
-			fmt.Fprintf(out, ", then %s (a group is created before the users it holds have cloud ids; its members follow once they do)", plural(updated, "update"))
+			fmt.Fprintf(out, ", then %s (a user or group is created before the users it refers to have cloud ids; its manager and members follow once they do)", plural(updated, "update"))
 		}
 	}
 	fmt.Fprintln(out, ". Run again: the next run finds nothing new.")

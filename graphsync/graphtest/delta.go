@@ -95,6 +95,20 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 	if hasTok {
 		rawSel = tok.Select
 	}
+	// manager is a navigation property that user delta tracks when it is
+	// selected (manager.go).
+	withManager, tokSel := false, rawSel
+	if k == kindUser {
+		names := strings.Split(rawSel, ",")
+		withManager = slices.ContainsFunc(names, func(n string) bool { return strings.TrimSpace(n) == "manager" })
+		if withManager {
+			names = slices.DeleteFunc(names, func(n string) bool { return strings.TrimSpace(n) == "manager" })
+			rawSel = strings.Join(names, ",")
+			if rawSel == "" {
+				rawSel = "id"
+			}
+		}
+	}
 	sel, gerr := parseSelect(sc, rawSel, k == kindGroup)
 	if gerr != nil {
 		return s.errResponse(req, gerr)
@@ -123,8 +137,8 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 	defer s.mu.Unlock()
 	if hasTok && tok.Epoch != s.epoch {
 		loc := s.baseURL() + "/" + k.collection() + "/delta()"
-		if rawSel != "" {
-			loc += "?" + url.Values{"$select": {rawSel}}.Encode()
+		if tokSel != "" {
+			loc += "?" + url.Values{"$select": {tokSel}}.Encode()
 		}
 		e := newError(http.StatusGone, "resyncRequired",
 			"Resync required. Replace any local cached copy of the collection with the results of a new delta query without a token.")
@@ -132,7 +146,7 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 		return s.errResponse(req, e)
 	}
 	if !hasTok {
-		tok = deltaToken{Kind: k, Epoch: s.epoch, Select: rawSel, Start: s.st.seq}
+		tok = deltaToken{Kind: k, Epoch: s.epoch, Select: tokSel, Start: s.st.seq}
 	}
 	log := s.st.log[k]
 	emittable := func(e logEntry) (*object, bool) {
@@ -163,6 +177,11 @@ func (s *Server) delta(req *apiRequest, k kind) apiResponse {
 			continue
 		}
 		m := s.st.render(o, sel)
+		if withManager {
+			if md := s.st.managerDelta(o, tok.Since); md != nil {
+				m["manager@delta"] = md
+			}
+		}
 		if withMembers {
 			if md := s.memberDelta(o, tok.Since); len(md) > 0 {
 				m["members@delta"] = md

@@ -13,7 +13,9 @@
 //   - CRUD on /users (also addressed by userPrincipalName), /groups,
 //     /devices; read-only /directoryRoles, /directoryObjects/{id},
 //     /domains; /users/{id}/memberOf; group members and owners with
-//     $ref add/remove and members@odata.bind / owners@odata.bind.
+//     $ref add/remove and members@odata.bind / owners@odata.bind; a
+//     user's manager by GET /users/{id}/manager and PUT / DELETE
+//     /users/{id}/manager/$ref (a deleted manager leaves its reports).
 //   - Validation: required properties on create, read-only and unknown
 //     properties, verified UPN domains, directory extension properties
 //     (extension_<32 hex>_<name>); tenant-wide case-insensitive uniqueness
@@ -26,7 +28,8 @@
 //     ConsistencyLevel: eventual), and @odata.nextLink paging.
 //   - Delta queries on users, groups and devices (/delta and /delta()),
 //     with self-contained signed tokens, @removed for deleted objects
-//     (reason "deleted") and members@delta for groups.
+//     (reason "deleted"), members@delta for groups and manager@delta for
+//     users (when manager is in $select).
 //   - JSON $batch with dependsOn and 424 Failed Dependency, at most 20
 //     requests.
 //   - Bearer authentication, gzip request bodies, latency, injected 429

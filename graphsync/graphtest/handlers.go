@@ -80,6 +80,8 @@ func (s *Server) dispatch(req *apiRequest) apiResponse {
 		case req.method == http.MethodDelete && !readOnly:
 			return s.deleteObject(req, k, segs[1])
 		}
+	case (n == 3 || n == 4 && segs[3] == "$ref") && segs[2] == "manager" && k == kindUser:
+		return s.managerRoute(req, segs[1], n == 4)
 	case n == 3 && segs[2] == "memberOf":
 		if req.method == http.MethodGet {
 			return s.listMemberOf(req, k, segs[1])

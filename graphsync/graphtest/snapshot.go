@@ -30,6 +30,10 @@ type snapshotObject struct {
 	Members   []string         `json:"members,omitempty"`
 	Owners    []string         `json:"owners,omitempty"`
 	MemberLog []snapshotMember `json:"memberLog,omitempty"`
+	// Manager, ManagerRemoved and ManagerSeq: a user's manager (manager.go).
+	Manager        string `json:"manager,omitempty"`
+	ManagerRemoved string `json:"managerRemoved,omitempty"`
+	ManagerSeq     uint64 `json:"managerSeq,omitempty"`
 }
 
 type snapshotMember struct {
@@ -59,7 +63,8 @@ func (s *Server) Snapshot(w io.Writer) error {
 	f := snapshotFile{Version: snapshotVersion, Secret: s.secret, Epoch: s.epoch, Seq: st.seq, IDs: ids}
 	for k := range numKinds {
 		for _, o := range st.order[k] {
-			so := snapshotObject{ID: o.id, Kind: o.kind, Props: o.props, Created: o.createdSeq, Last: o.lastSeq, Deleted: o.deleted}
+			so := snapshotObject{ID: o.id, Kind: o.kind, Props: o.props, Created: o.createdSeq, Last: o.lastSeq, Deleted: o.deleted,
+				Manager: o.manager, ManagerRemoved: o.managerRemoved, ManagerSeq: o.managerSeq}
 			if o.members != nil {
 				so.Members = o.members.ids
 			}
@@ -104,7 +109,8 @@ func (s *Server) Restore(r io.Reader) error {
 		if so.Kind < 0 || so.Kind >= numKinds {
 			return fmt.Errorf("graphtest: snapshot: object %s of unknown kind %d", so.ID, so.Kind)
 		}
-		o := &object{id: so.ID, kind: so.Kind, props: so.Props, createdSeq: so.Created, lastSeq: so.Last, deleted: so.Deleted}
+		o := &object{id: so.ID, kind: so.Kind, props: so.Props, createdSeq: so.Created, lastSeq: so.Last, deleted: so.Deleted,
+			manager: so.Manager, managerRemoved: so.ManagerRemoved, managerSeq: so.ManagerSeq}
 		if o.props == nil {
 			o.props = map[string]any{}
 		}
@@ -133,6 +139,9 @@ func (s *Server) Restore(r io.Reader) error {
 		}
 		for _, m := range so.Owners {
 			o.owners.add(m)
+		}
+		if o.manager != "" && !o.deleted {
+			st.reportsOf(o.manager).add(o.id)
 		}
 	}
 	for k, log := range f.Log {

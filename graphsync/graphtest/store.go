@@ -24,6 +24,10 @@ type object struct {
 	members    *idSet // groups and directory roles
 	owners     *idSet // groups
 	memberLog  []memberChange
+	// manager is a user's manager's id; managerRemoved the manager last
+	// removed and managerSeq when it changed, for delta (manager.go).
+	manager, managerRemoved string
+	managerSeq              uint64
 }
 
 type memberChange struct {
@@ -88,6 +92,7 @@ type store struct {
 	pcg           *rand.PCG // the source of rng, kept for snapshots
 	rng           *rand.Rand
 	now           func() time.Time
+	reports       map[string]*idSet // manager id → its reports, made on first use (manager.go)
 }
 
 func newStore(domains []string, initial string, seed int64) *store {
@@ -565,6 +570,12 @@ func (st *store) remove(o *object) {
 	}
 	// Owners are not indexed in reverse: a deleted owner stays in owner
 	// sets and is skipped when rendered.
+	if o.kind == kindUser {
+		st.managerGone(o)
+		if o.manager != "" {
+			st.reportsOf(o.manager).remove(o.id)
+		}
+	}
 	o.deleted = true
 	st.touch(o)
 }
@@ -655,6 +666,9 @@ func (st *store) snapshot(o *object) map[string]any {
 		out[n] = deepCopy(v)
 	}
 	out["id"] = o.id
+	if o.manager != "" {
+		out["manager"] = o.manager
+	}
 	if o.members != nil {
 		out["members"] = slices.Clone(o.members.ids)
 		out["owners"] = slices.Clone(o.owners.ids)
