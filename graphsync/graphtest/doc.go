@@ -13,7 +13,10 @@
 //   - CRUD on /users (also addressed by userPrincipalName), /groups,
 //     /devices; read-only /directoryRoles, /directoryObjects/{id},
 //     /domains; /users/{id}/memberOf; group members and owners with
-//     $ref add/remove and members@odata.bind / owners@odata.bind.
+//     $ref add/remove and members@odata.bind / owners@odata.bind; the
+//     registeredOwners of devices (list, $ref add/remove, one user per
+//     device), and SetSyncProperties for the read-only on-premises
+//     properties of users (onPremisesSecurityIdentifier, …).
 //   - Validation: required properties on create, read-only and unknown
 //     properties, verified UPN domains, directory extension properties
 //     (extension_<32 hex>_<name>); tenant-wide case-insensitive uniqueness
