@@ -27,7 +27,7 @@ const graphToken = "graph-token-3c9e1f7a"
 // OU) and the Graph emulator, synced by the engine with the shipped group
 // writeback rules (GroupRules).
 type groupWorld struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	env    dirEnv
 	admin  *goldap.Conn
@@ -38,7 +38,7 @@ type groupWorld struct {
 	groups string // the writeback OU
 }
 
-func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
+func newGroupWorld(t testing.TB, nUsers int) *groupWorld {
 	env := loadDirEnv(t, "AD", "Samba AD domain controller")
 	g := &groupWorld{t: t, ctx: context.Background(), env: env, admin: env.admin(t)}
 	g.ou = "OU=" + unique("wbg") + "," + env.base
