@@ -150,3 +150,66 @@ func ExampleDeviceRules() {
 	// outbound ad Out to AD - Device
 	//   dn: rdn("CN", source.deviceId) + "," + "CN=RegisteredDevices,DC=contoso,DC=com"
 }
+
+// The group writeback rule set with a product's OU and its own naming: the
+// CN is the display name alone (escaped by the loader), the
+// sAMAccountName the mail nickname.
+func ExampleGroupRules() {
+	f, err := writeback.GroupRules{
+		OU:          "OU=Cloud Groups,DC=contoso,DC=com",
+		Name:        "source.displayName",
+		AccountName: "source.mailNickname",
+	}.File()
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range f.Rules {
+		if r.Name != writeback.GroupWritebackRule {
+			continue
+		}
+		for _, fl := range r.Flows {
+			if fl.Target == "dn" || fl.Target == "sAMAccountName" {
+				fmt.Printf("%s: %s\n", fl.Target, fl.Expression)
+			}
+		}
+	}
+	// Output:
+	// dn: rdn("CN", source.displayName) + "," + "OU=Cloud Groups,DC=contoso,DC=com"
+	// sAMAccountName: source.mailNickname
+}
+
+// PrepareDeviceContainer creates the device container once; a second call
+// finds it there. With connector/ldap on AD the code is the same.
+func ExamplePrepareDeviceContainer() {
+	dir := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: writeback.DeviceContainerType}}})
+	ctx := context.Background()
+	fmt.Println(writeback.PrepareDeviceContainer(ctx, dir.Connector(), "CN=RegisteredDevices,DC=contoso,DC=com"))
+	fmt.Println(writeback.PrepareDeviceContainer(ctx, dir.Connector(), "CN=RegisteredDevices,DC=contoso,DC=com"))
+	fmt.Println(dir.Len())
+	// Output:
+	// <nil>
+	// <nil>
+	// 1
+}
+
+func TestPrepareDeviceContainerFails(t *testing.T) {
+	const dn = "CN=RegisteredDevices,DC=contoso,DC=com"
+	tests := []struct {
+		name string
+		fail func(*memconn.System)
+		want error
+	}{
+		{"refused", func(s *memconn.System) { s.FailObject(memconn.OpExport, dn, connector.ErrAccessDenied) }, connector.ErrAccessDenied},
+		{"the call fails", func(s *memconn.System) { s.FailCall(memconn.OpExport, connector.ErrUnavailable) }, connector.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := memconn.New(&connector.Schema{Types: []connector.ObjectType{{Name: writeback.DeviceContainerType}}})
+			tt.fail(dir)
+			err := writeback.PrepareDeviceContainer(context.Background(), dir.Connector(), dn)
+			require.ErrorIs(t, err, writeback.ErrDeviceContainer)
+			require.ErrorIs(t, err, tt.want)
+			assert.Zero(t, dir.Len())
+		})
+	}
+}
