@@ -71,7 +71,6 @@ func (c *Connector) enrichDevices(ctx context.Context, objs []*rawObject) error 
 		if !wantSID && !wantRefs {
 			continue
 		}
-		o := o
 		tk := &task{c: c, ch: connector.Change{Anchor: connector.Anchor(id), DN: dnOf(TypeDevice, id), Type: TypeDevice}, result: &connector.ExportResult{}}
 		path := "/devices/" + url.PathEscape(id) + "/registeredOwners?$select=id,onPremisesSecurityIdentifier&$top=999"
 		tk.start = func() []*op {

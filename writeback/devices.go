@@ -19,12 +19,14 @@ const (
 	DeviceContainerType = "deviceContainer"
 )
 
-// DeviceAttributes are the msDS-Device attributes the device rule set
+// DeviceAttributes returns the msDS-Device attributes the device rule set
 // writes: what Entra Connect's device writeback writes, less those
 // Samba's schema (objectVersion 69) lacks.
-var DeviceAttributes = []string{
-	"displayName", "msDS-DeviceID", "msDS-DeviceOSType", "msDS-DeviceOSVersion", "msDS-IsEnabled",
-	"msDS-RegisteredOwner", "altSecurityIdentities", "msDS-CloudAnchor",
+func DeviceAttributes() []string {
+	return []string{
+		"displayName", "msDS-DeviceID", "msDS-DeviceOSType", "msDS-DeviceOSVersion", "msDS-IsEnabled",
+		"msDS-RegisteredOwner", "altSecurityIdentities", "msDS-CloudAnchor",
+	}
 }
 
 // ErrDeviceContainer is the error of PrepareDeviceContainer.

@@ -73,7 +73,7 @@ func newDeviceWorld(t *testing.T) *deviceWorld {
 		URL: env.url, CAFile: env.ca, BindDN: env.bindDN, Password: connector.NewSecret(env.password),
 		Containers: []ldap.Container{{DN: w.container}},
 		Types: []ldap.TypeConfig{
-			{Name: writeback.DeviceType, ObjectClasses: []string{"msDS-Device"}, Attributes: writeback.DeviceAttributes},
+			{Name: writeback.DeviceType, ObjectClasses: []string{"msDS-Device"}, Attributes: writeback.DeviceAttributes()},
 			{Name: writeback.DeviceContainerType, ObjectClasses: []string{"msDS-DeviceContainer"}},
 		},
 		NoContainerTypes: true,
@@ -104,7 +104,7 @@ func (w *deviceWorld) cycle(mode idbridge.CycleMode) {
 func (w *deviceWorld) adDevices() map[string]*goldap.Entry {
 	w.t.Helper()
 	res, err := w.admin.Search(goldap.NewSearchRequest(w.container, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=msDS-Device)", append([]string{"cn"}, writeback.DeviceAttributes...), nil))
+		"(objectClass=msDS-Device)", append([]string{"cn"}, writeback.DeviceAttributes()...), nil))
 	require.NoError(w.t, err)
 	out := map[string]*goldap.Entry{}
 	for _, e := range res.Entries {
