@@ -157,7 +157,7 @@ func (c *Connector) selectOf(typ string) []string {
 	t, _ := c.schema.Type(typ)
 	var sel []string
 	for _, a := range t.Attributes {
-		if a.Name != "owners" { // not in delta: read separately
+		if a.Name != "owners" && !deviceDerived[a.Name] { // not in delta: read separately
 			sel = append(sel, a.Name)
 		}
 	}

@@ -36,7 +36,14 @@
 // manager@delta, in full and delta imports, and exported by
 // PUT /users/{id}/manager/$ref, or DELETE when it is removed. Group owners are not in Graph's delta: a full import reads
 // them (20 groups per $batch) and exports add and remove them by $ref;
-// an owner changed in the cloud shows at the next full import. A watermark
+// an owner changed in the cloud shows at the next full import. Devices
+// come with their registered owner, read for every device a round reports
+// (GET /devices/{id}/registeredOwners, 20 devices per $batch): the
+// reference as registeredOwners and the owner's
+// onPremisesSecurityIdentifier as registeredOwnerSecurityIdentifier
+// (DeviceOwnerSID), what device writeback writes to msDS-RegisteredOwner;
+// alternativeSecurityIds are given as the text of their certificate keys
+// (X509:<SHA1-TP-PUBKEY>…, AD's altSecurityIdentities). A watermark
 // Graph no longer accepts (410 Gone) fails with
 // connector.ErrWatermarkExpired, and the engine runs a full import. An
 // object's anchor is its id; its DN is its Graph path, users/{id}.

@@ -103,6 +103,11 @@ func (c *Connector) round(ctx context.Context, sink connector.ImportSink, wm *wa
 		if err != nil {
 			return fmt.Errorf("graphsync: delta of %s: %w", collection[typ], err)
 		}
+		if typ == TypeDevice {
+			if err := c.enrichDevices(ctx, page.value); err != nil { // device.go
+				return err
+			}
+		}
 		for _, o := range page.value {
 			ch, err := c.change(t, o, initial)
 			if err != nil {

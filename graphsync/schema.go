@@ -126,6 +126,9 @@ func buildSchema(cfg Config) *connector.Schema {
 	for _, t := range cfg.Types {
 		ot := connector.ObjectType{Name: t, Anchor: "id"}
 		ot.Attributes = append(ot.Attributes, builtin[t]...)
+		if t == TypeDevice {
+			ot.Attributes = append(ot.Attributes, deviceAttributes()...) // device.go
+		}
 		if t != TypeDevice {
 			for _, e := range cfg.Extensions {
 				ot.Attributes = append(ot.Attributes, attr(e, connector.String))

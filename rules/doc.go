@@ -119,6 +119,8 @@
 //
 //	guidString(bytes) string         AD objectGUID as text, mixed-endian: "00112233-4455-…"
 //	sidString(bytes) string          binary SID as "S-1-5-21-…"
+//	guidBytes(string) bytes          the inverse of guidString (a device id to msDS-DeviceID)
+//	sidBytes(string) bytes           the inverse of sidString (an onPremisesSecurityIdentifier to msDS-RegisteredOwner)
 //	base64(bytes) string             standard base64 (also convertToBase64(bytes|string))
 //	bitAnd(int, int) int             bitwise and (CEL has no &)
 //	bitOr(int, int) int              bitwise or

@@ -38,6 +38,8 @@ func (identityLib) CompileOptions() []cel.EnvOption {
 	return []cel.EnvOption{
 		cel.Function("guidString", cel.Overload("guidString_bytes", []*cel.Type{byt}, str, unary(guidString))),
 		cel.Function("sidString", cel.Overload("sidString_bytes", []*cel.Type{byt}, str, unary(sidString))),
+		cel.Function("guidBytes", cel.Overload("guidBytes_string", []*cel.Type{str}, byt, unary(guidBytes))), // adbytes.go
+		cel.Function("sidBytes", cel.Overload("sidBytes_string", []*cel.Type{str}, byt, unary(sidBytes))),
 		cel.Function("base64", cel.Overload("base64_bytes", []*cel.Type{byt}, str, unary(toBase64))),
 		cel.Function("convertToBase64",
 			cel.Overload("convertToBase64_bytes", []*cel.Type{byt}, str, unary(toBase64)),

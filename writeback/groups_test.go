@@ -3,7 +3,6 @@ package writeback_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -19,16 +18,16 @@ import (
 	"github.com/idbridge/idbridge/graphsync"
 	"github.com/idbridge/idbridge/graphsync/graphtest"
 	"github.com/idbridge/idbridge/metaverse/memstore"
-	"github.com/idbridge/idbridge/rules"
+	"github.com/idbridge/idbridge/writeback"
 )
 
 const graphToken = "graph-token-3c9e1f7a"
 
 // groupWorld is Samba AD (an OU of the test's own with users and a writeback
-// OU) and the Graph emulator, synced by the engine with the group writeback
-// rules of testdata/group-writeback.yaml.
+// OU) and the Graph emulator, synced by the engine with the shipped group
+// writeback rules (GroupRules).
 type groupWorld struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	env    dirEnv
 	admin  *goldap.Conn
@@ -39,7 +38,7 @@ type groupWorld struct {
 	groups string // the writeback OU
 }
 
-func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
+func newGroupWorld(t testing.TB, nUsers int) *groupWorld {
 	env := loadDirEnv(t, "AD", "Samba AD domain controller")
 	g := &groupWorld{t: t, ctx: context.Background(), env: env, admin: env.admin(t)}
 	g.ou = "OU=" + unique("wbg") + "," + env.base
@@ -96,10 +95,7 @@ func newGroupWorld(t *testing.T, nUsers int) *groupWorld {
 	require.NoError(t, err)
 	t.Cleanup(func() { ad.Close() })
 
-	data, err := os.ReadFile("testdata/group-writeback.yaml")
-	require.NoError(t, err)
-	data = []byte(strings.ReplaceAll(string(data), "params.ou", `"`+g.groups+`"`))
-	rf, err := rules.Parse("testdata/group-writeback.yaml", data)
+	rf, err := writeback.GroupRules{OU: g.groups}.File()
 	require.NoError(t, err)
 	store := memstore.New()
 	t.Cleanup(func() { store.Close() })

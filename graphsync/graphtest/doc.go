@@ -15,7 +15,10 @@
 //     /domains; /users/{id}/memberOf; group members and owners with
 //     $ref add/remove and members@odata.bind / owners@odata.bind; a
 //     user's manager by GET /users/{id}/manager and PUT / DELETE
-//     /users/{id}/manager/$ref (a deleted manager leaves its reports).
+//     /users/{id}/manager/$ref (a deleted manager leaves its reports);
+//     the registeredOwners of devices (list, $ref add/remove, one user
+//     per device), and SetSyncProperties for the read-only on-premises
+//     properties of users (onPremisesSecurityIdentifier, …).
 //   - Validation: required properties on create, read-only and unknown
 //     properties, verified UPN domains, directory extension properties
 //     (extension_<32 hex>_<name>); tenant-wide case-insensitive uniqueness

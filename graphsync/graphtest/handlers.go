@@ -53,6 +53,9 @@ func (s *Server) dispatch(req *apiRequest) apiResponse {
 	default:
 		return s.errResponse(req, segmentNotFound(segs[0]))
 	}
+	if k == kindDevice && len(segs) >= 3 && segs[2] == "registeredOwners" {
+		return s.registeredOwners(req, segs) // devices.go
+	}
 	readOnly := k == kindRole
 	n := len(segs)
 	switch {
