@@ -132,6 +132,11 @@ type Options struct {
 	// ExportBatchTimeout bounds each Connector.Export call; 0 means no
 	// bound of its own (with a Lease, the lease's expiry bounds it).
 	ExportBatchTimeout time.Duration
+	// CycleOrder is the order in which Cycle (and WhatIf) runs the
+	// connectors: the listed names first, each at most once, then the
+	// others in name order. nil means name order. New refuses a name that
+	// is not a connector, or a name listed twice (ErrInvalidOptions).
+	CycleOrder []string
 }
 
 // ErrInvalidOptions: Options or a Schedule with a value the engine cannot
@@ -211,6 +216,7 @@ type Engine struct {
 	store   metaverse.Store
 	conns   map[string]*conn
 	names   []string // connector names, sorted
+	order   []string // connector names in cycle order (Options.CycleOrder)
 	opts    Options
 	log     *slog.Logger
 	staging atomic.Bool
@@ -272,6 +278,11 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.conns[name] = newConn(name, c, s)
 	}
 	e.names = slices.Sorted(maps.Keys(e.conns))
+	order, err := cycleOrder(opts.CycleOrder, e.names)
+	if err != nil {
+		return nil, err
+	}
+	e.order = order
 	if err := e.SetRules(ctx, cfg.Rules); err != nil {
 		return nil, err
 	}
