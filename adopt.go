@@ -16,6 +16,14 @@ import (
 // error names the candidates.
 var ErrAmbiguousAdopt = errors.New("idbridge: imported object matches several unrecorded adds")
 
+// ErrProvisionConflict: an outbound rule would provision an object whose
+// DN is held in the connector space by an object of the connected system
+// that cannot be taken over: linked to another metaverse entry, or of
+// another type. Nothing is added; the object error names the
+// holder. (An unlinked object with that DN is joined instead: see
+// Engine.Cycle.)
+var ErrProvisionConflict = errors.New("idbridge: provisioning would add an object that exists")
+
 // matchKey is one identifying value of a pending add.
 type matchKey struct {
 	typ, attr string

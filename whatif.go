@@ -250,11 +250,13 @@ func (r *WhatIfReport) Check(limits ...WhatIfLimit) error {
 }
 
 // WhatIf computes what applying the rule file f would change, writing
-// nothing to the engine's store: it copies the store (in one read
-// transaction) into a shadow store, runs a full sync of every connector
-// in cycle order there with the new rules — the same code as FullSync —
-// and compares the shadow with the store. No connector is called (no
-// import, no export): the connector spaces are taken as last imported.
+// nothing to the engine's store: it copies the store into a shadow store,
+// runs there with the new rules a full sync of every connector in cycle
+// order — the same code as FullSync — and compares the shadow with the
+// store. A connector with no inbound rule in either rule set and no
+// pending import is not synced: its objects are targets, evaluated by the
+// sync of their entries' sources. No connector is called (no import, no
+// export): the connector spaces are taken as last imported.
 //
 // The report counts, per connector and object type, provisions, updates
 // per attribute, deletes, disconnects, joins, projections and withdrawn
@@ -288,11 +290,21 @@ func (e *Engine) WhatIf(ctx context.Context, f *rules.File, opts WhatIfOptions) 
 	if err := sh.SetRules(ctx, f); err != nil {
 		return nil, fmt.Errorf("idbridge: what-if: %w", err)
 	}
-	seq, err := e.copyTo(ctx, shadow, rep)
+	seq, pending, err := e.copyTo(ctx, shadow)
 	if err != nil {
 		return nil, fmt.Errorf("idbridge: what-if: copy of the store: %w", err)
 	}
+	for _, n := range pending {
+		rep.PendingImports += n
+	}
+	old, next := e.Rules(), sh.Rules()
 	for _, name := range e.order {
+		if pending[name] == 0 && !hasInbound(old, name) && !hasInbound(next, name) {
+			// Its objects are all targets: the sync of their entries'
+			// sources evaluates them, and a full sync of its own would
+			// evaluate every entry a second time.
+			continue
+		}
 		res, err := sh.FullSync(ctx, name)
 		if res != nil {
 			rep.ErrorCount += res.ErrorCount
@@ -325,6 +337,16 @@ func (e *Engine) WhatIf(ctx context.Context, f *rules.File, opts WhatIfOptions) 
 	return rep, nil
 }
 
+// hasInbound reports whether set has an inbound rule from connector name.
+func hasInbound(set *rules.Set, name string) bool {
+	for _, r := range set.Rules() {
+		if r.Rule().Direction == rules.Inbound && r.Rule().Connector == name {
+			return true
+		}
+	}
+	return false
+}
+
 // shadowEngine returns an engine like e on store, in staging mode, with no
 // lease: it only ever syncs.
 func (e *Engine) shadowEngine(store metaverse.Store) *Engine {
@@ -342,8 +364,10 @@ func (e *Engine) shadowEngine(store metaverse.Store) *Engine {
 
 // copyTo copies the entries, connector spaces, watermarks and counters of
 // e's store into dst, from one read transaction, and returns the ID
-// sequence at the copy: IDs above it are new.
-func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store, rep *WhatIfReport) (uint64, error) {
+// sequence at the copy (IDs above it are new) and the number of pending
+// imports per connector.
+func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[string]int, error) {
+	pending := map[string]int{}
 	size := max(e.opts.BatchSize, 1000)
 	var seq uint64
 	err := e.store.View(ctx, func(tx metaverse.Tx) error {
@@ -403,7 +427,7 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store, rep *WhatIfRep
 		}
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for _, name := range e.names {
 		err := e.store.View(ctx, func(tx metaverse.Tx) error {
@@ -416,7 +440,7 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store, rep *WhatIfRep
 				after = page[len(page)-1].ID
 				for _, o := range page {
 					if o.Pending != metaverse.ImportNone {
-						rep.PendingImports++
+						pending[name]++
 					}
 				}
 				if err := dst.Update(ctx, func(d metaverse.Tx) error {
@@ -432,10 +456,10 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store, rep *WhatIfRep
 			}
 		})
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
-	return seq, nil
+	return seq, pending, nil
 }
 
 type countKey struct{ conn, typ string }
