@@ -367,9 +367,10 @@ func (e *Engine) shadowEngine(store metaverse.Store) *Engine {
 // sequence at the copy (IDs above it are new) and the number of pending
 // imports per connector.
 func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[string]int, error) {
-	pending := map[string]int{}
 	size := max(e.opts.BatchSize, 1000)
+	pending := map[string]int{}
 	var seq uint64
+	put := func(fn func(d metaverse.Tx) error) error { return dst.Update(ctx, fn) }
 	err := e.store.View(ctx, func(tx metaverse.Tx) error {
 		counters := []string{seqCounter}
 		for _, name := range e.names {
@@ -392,7 +393,7 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[s
 			}
 			wms[name] = wm
 		}
-		if err := dst.Update(ctx, func(d metaverse.Tx) error {
+		if err := put(func(d metaverse.Tx) error {
 			for i, name := range counters {
 				if err := d.SetCounter(ctx, name, vals[i]); err != nil {
 					return err
@@ -407,14 +408,16 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[s
 		}); err != nil {
 			return err
 		}
-		after := ""
-		for {
+		for after := ""; ; {
 			page, err := tx.Entries(ctx, after, size)
-			if err != nil || len(page) == 0 {
+			if err != nil {
 				return err
 			}
+			if len(page) == 0 {
+				break
+			}
 			after = page[len(page)-1].ID
-			if err := dst.Update(ctx, func(d metaverse.Tx) error {
+			if err := put(func(d metaverse.Tx) error {
 				for _, en := range page {
 					if err := d.PutEntry(ctx, en); err != nil {
 						return err
@@ -425,17 +428,14 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[s
 				return err
 			}
 		}
-	})
-	if err != nil {
-		return 0, nil, err
-	}
-	for _, name := range e.names {
-		err := e.store.View(ctx, func(tx metaverse.Tx) error {
-			after := ""
-			for {
+		for _, name := range e.names {
+			for after := ""; ; {
 				page, err := tx.Objects(ctx, name, after, size)
-				if err != nil || len(page) == 0 {
+				if err != nil {
 					return err
+				}
+				if len(page) == 0 {
+					break
 				}
 				after = page[len(page)-1].ID
 				for _, o := range page {
@@ -443,7 +443,7 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[s
 						pending[name]++
 					}
 				}
-				if err := dst.Update(ctx, func(d metaverse.Tx) error {
+				if err := put(func(d metaverse.Tx) error {
 					for _, o := range page {
 						if err := d.PutObject(ctx, o); err != nil {
 							return err
@@ -454,10 +454,11 @@ func (e *Engine) copyTo(ctx context.Context, dst metaverse.Store) (uint64, map[s
 					return err
 				}
 			}
-		})
-		if err != nil {
-			return 0, nil, err
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
 	}
 	return seq, pending, nil
 }
