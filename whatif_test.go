@@ -341,3 +341,15 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+func TestWhatIfHonoursContext(t *testing.T) {
+	f := whatIfFixture(t, fixtureConfig{})
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	_, err := f.eng.WhatIf(ctx, testRules(t), idbridge.WhatIfOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+
+	require.NoError(t, f.eng.Close())
+	_, err = f.eng.WhatIf(f.ctx, testRules(t), idbridge.WhatIfOptions{})
+	require.ErrorIs(t, err, idbridge.ErrClosed)
+}
