@@ -128,3 +128,29 @@ func (s *stager) adoptByMatch(w *work, ch *connector.Change) (*metaverse.CSObjec
 	}
 	return nil, fmt.Errorf("%s <%s> matches the unrecorded adds of objects %v: %w", ch.Type, ch.Anchor, ids, ErrAmbiguousAdopt)
 }
+
+// takeOverAdd lets an object that joins entry replace the object entry
+// provisioned in the same connector space whose add was never exported:
+// the account existed before the engine managed the system (onboarding),
+// and the join found it by attribute where the provisioned DN did not
+// match. The provisioned object is removed; the outbound rules then give
+// the joined object its export. A provisioned object already exported,
+// or any other link, is left for the join to refuse (ErrAmbiguousJoin).
+func (s *syncer) takeOverAdd(w *work, o *metaverse.CSObject, entry *metaverse.Entry) error {
+	for _, l := range slices.Clone(entry.Links) {
+		if l.Connector != o.Connector || l.ObjectID == o.ID || l.Inbound || l.Type != metaverse.Provision {
+			continue
+		}
+		p, err := w.object(l.Connector, l.ObjectID)
+		if err != nil {
+			return err
+		}
+		if !pendingAdd(p) || p.Export.State != metaverse.ExportPending || p.Type != o.Type {
+			continue
+		}
+		s.e.log.Info("idbridge: a joined object replaced a provisioned add never exported", "connector", o.Connector, "object", o.ID, "replaced", p.ID, "entry", entry.ID)
+		unlink(w, p, entry)
+		w.deleteObject(p)
+	}
+	return nil
+}

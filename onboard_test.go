@@ -171,3 +171,29 @@ func TestProvisionOntoLinkedDNFails(t *testing.T) {
 	}))
 	assert.Equal(t, 1, linked)
 }
+
+// An existing account under another DN, which the inbound join finds by
+// employeeID: with the authoritative source first in the cycle order, the
+// join replaces the provisioned add before it is exported. (With AD
+// first, AD's objects are evaluated before the people exist, so the order
+// matters: see Options.CycleOrder.)
+func TestOnboardingJoinByAttributeReplacesTheAdd(t *testing.T) {
+	o := newOnboarding(t, []string{"hr", "ad"})
+	o.hr.Put(connector.Object{Anchor: "hr-E4", DN: "worker=E4", Type: "worker", Attrs: connector.Attributes{"employeeNumber": s("E4"), "dept": s("Ops"), "cn": s("Eve Evans")}})
+	o.ad.Put(connector.Object{Anchor: "ad-E4", DN: "CN=eevans,OU=Users,DC=contoso,DC=com", Type: "user", Attrs: connector.Attributes{"employeeID": s("E4")}})
+
+	cr, err := o.eng.Cycle(o.ctx, idbridge.Initial)
+	require.NoError(t, err)
+	assert.Empty(t, cr.Errors())
+	_, err = o.eng.Cycle(o.ctx, idbridge.Delta)
+	require.NoError(t, err)
+
+	assert.Equal(t, 1, o.ad.Len(), "no second account")
+	for _, ch := range o.ad.Exported {
+		assert.NotEqual(t, connector.Add, ch.Kind)
+	}
+	u, ok := o.ad.Get("ad-E4")
+	require.True(t, ok)
+	assert.Equal(t, "Ops", u.Attrs["department"][0].Str())
+	assert.Equal(t, "CN=Eve Evans,OU=Users,DC=contoso,DC=com", u.DN, "renamed to the rules' DN")
+}
