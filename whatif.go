@@ -278,7 +278,9 @@ func (e *Engine) WhatIf(ctx context.Context, f *rules.File, opts WhatIfOptions) 
 	}
 	shadow := opts.Shadow
 	if shadow == nil {
-		shadow = memstore.New()
+		mem := memstore.New()
+		defer mem.Close()
+		shadow = mem
 	}
 	_, end, err := e.begin(ctx)
 	if err != nil {
