@@ -16,6 +16,14 @@ import (
 // error names the candidates.
 var ErrAmbiguousAdopt = errors.New("idbridge: imported object matches several unrecorded adds")
 
+// ErrProvisionConflict: an outbound rule would provision an object whose
+// DN is held in the connector space by an object of the connected system
+// that cannot be taken over: linked to another metaverse entry, or of
+// another type. Nothing is added; the object error names the
+// holder. (An unlinked object with that DN is joined instead: see
+// Engine.Cycle.)
+var ErrProvisionConflict = errors.New("idbridge: provisioning would add an object that exists")
+
 // matchKey is one identifying value of a pending add.
 type matchKey struct {
 	typ, attr string
@@ -119,4 +127,30 @@ func (s *stager) adoptByMatch(w *work, ch *connector.Change) (*metaverse.CSObjec
 		ids[i] = p.ID
 	}
 	return nil, fmt.Errorf("%s <%s> matches the unrecorded adds of objects %v: %w", ch.Type, ch.Anchor, ids, ErrAmbiguousAdopt)
+}
+
+// takeOverAdd lets an object that joins entry replace the object entry
+// provisioned in the same connector space whose add was never exported:
+// the account existed before the engine managed the system (onboarding),
+// and the join found it by attribute where the provisioned DN did not
+// match. The provisioned object is removed; the outbound rules then give
+// the joined object its export. A provisioned object already exported,
+// or any other link, is left for the join to refuse (ErrAmbiguousJoin).
+func (s *syncer) takeOverAdd(w *work, o *metaverse.CSObject, entry *metaverse.Entry) error {
+	for _, l := range slices.Clone(entry.Links) {
+		if l.Connector != o.Connector || l.ObjectID == o.ID || l.Inbound || l.Type != metaverse.Provision {
+			continue
+		}
+		p, err := w.object(l.Connector, l.ObjectID)
+		if err != nil {
+			return err
+		}
+		if !pendingAdd(p) || p.Export.State != metaverse.ExportPending || p.Type != o.Type {
+			continue
+		}
+		s.e.log.Info("idbridge: a joined object replaced a provisioned add never exported", "connector", o.Connector, "object", o.ID, "replaced", p.ID, "entry", entry.ID)
+		unlink(w, p, entry)
+		w.deleteObject(p)
+	}
+	return nil
 }

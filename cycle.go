@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/idbridge/idbridge/connector"
@@ -52,7 +53,9 @@ func (c *CycleResult) Errors() []*ObjectError {
 
 // Cycle runs a whole sync cycle: import every connector, sync every
 // connector, then export each connector that has something to export.
-// Connectors go in name order. The export step skips every connector in
+// Each step takes the connectors in cycle order: Options.CycleOrder, then
+// the connectors it does not list in name order (by default all in name
+// order; see CycleOrder). The export step skips every connector in
 // staging mode, and a connector whose pending exports are all unconfirmed
 // (sent, waiting for an import to confirm them) or that has none: it has
 // no Export run in the CycleResult. A connector whose import or export
@@ -118,6 +121,39 @@ func (e *Engine) Cycle(ctx context.Context, mode CycleMode) (*CycleResult, error
 	}
 	e.metrics.cycleSucceeded(cr.Ended)
 	return cr, nil
+}
+
+// CycleOrder returns the order in which Cycle runs the connectors: each
+// of its import, sync and export steps goes through them in this order.
+func (e *Engine) CycleOrder() []string { return slices.Clone(e.order) }
+
+// cycleOrder validates Options.CycleOrder against the connector names
+// (sorted) and returns the full order: the listed names, then the others
+// in name order.
+func cycleOrder(want, names []string) ([]string, error) {
+	order := make([]string, 0, len(names))
+	seen := map[string]bool{}
+	var errs []error
+	for _, n := range want {
+		switch {
+		case !slices.Contains(names, n):
+			errs = append(errs, fmt.Errorf("%w: CycleOrder names %q, which is not a connector (%w)", ErrInvalidOptions, n, ErrUnknownConnector))
+		case seen[n]:
+			errs = append(errs, fmt.Errorf("%w: CycleOrder names %q twice", ErrInvalidOptions, n))
+		default:
+			seen[n] = true
+			order = append(order, n)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	for _, n := range names {
+		if !seen[n] {
+			order = append(order, n)
+		}
+	}
+	return order, nil
 }
 
 func (e *Engine) hasPendingExports(ctx context.Context, name string) (bool, error) {

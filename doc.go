@@ -43,7 +43,10 @@
 //     may pass is sent again after a backoff that doubles per attempt.
 //
 // Cycle runs import, sync and export over every connector, in Delta or
-// Initial mode. Run is the scheduler: a cycle at start, then at an
+// Initial mode, each step through the connectors in Options.CycleOrder
+// (default: name order). WhatIf computes what a rule change would do on
+// the whole directory, writing nothing, and can fail a CI check against
+// limits. Run is the scheduler: a cycle at start, then at an
 // interval, and soon after a connector.Watcher reports a change; a
 // connector whose Watch is unsupported is polled at the interval, and a
 // failing Watch is restarted with an exponential back-off.

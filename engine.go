@@ -155,6 +155,11 @@ type Options struct {
 	// Quarantine configures when a failing connector is set aside; the
 	// zero value is the documented defaults.
 	Quarantine QuarantineOptions
+	// CycleOrder is the order in which Cycle (and WhatIf) runs the
+	// connectors: the listed names first, each at most once, then the
+	// others in name order. nil means name order. New refuses a name that
+	// is not a connector, or a name listed twice (ErrInvalidOptions).
+	CycleOrder []string
 }
 
 // ErrInvalidOptions: Options or a Schedule with a value the engine cannot
@@ -236,6 +241,7 @@ type Engine struct {
 	store   metaverse.Store
 	conns   map[string]*conn
 	names   []string // connector names, sorted
+	order   []string // connector names in cycle order (Options.CycleOrder)
 	opts    Options
 	log     *slog.Logger
 	staging atomic.Bool
@@ -300,6 +306,11 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.conns[name] = newConn(name, c, s)
 	}
 	e.names = slices.Sorted(maps.Keys(e.conns))
+	order, err := cycleOrder(opts.CycleOrder, e.names)
+	if err != nil {
+		return nil, err
+	}
+	e.order = order
 	if err := e.SetRules(ctx, cfg.Rules); err != nil {
 		return nil, err
 	}

@@ -97,6 +97,9 @@ func (s *syncer) outboundTo(w *work, entry *metaverse.Entry, connName string, rs
 		if err != nil {
 			return err
 		}
+		if done, err := s.provisionOnto(w, entry, connName, prov, scoped, typ, dn, current); done || err != nil {
+			return err
+		}
 		id, err := w.newID()
 		if err != nil {
 			return err
@@ -124,6 +127,47 @@ func (s *syncer) outboundTo(w *work, entry *metaverse.Entry, connName string, rs
 		return err
 	}
 	return s.setExport(w, target, desired, dn)
+}
+
+// provisionOnto handles a provision whose DN is already held in the
+// connector space: an unlinked object of the same type (an account made
+// before the engine managed the system: onboarding) is joined to the
+// entry and given the rules' export, rather than adding a second object
+// that the connected system would refuse or, worse, accept; an object
+// linked to another entry, or of another type, fails with
+// ErrProvisionConflict. done is false when no object of the connected
+// system (one with an anchor) holds dn, and the provision goes on.
+func (s *syncer) provisionOnto(w *work, entry *metaverse.Entry, connName string, prov *rules.Compiled, scoped []*rules.Compiled, typ, dn string, current *metaverse.CSObject) (bool, error) {
+	if dn == "" {
+		return false, nil
+	}
+	held, err := w.objectByDN(connName, dn)
+	if err != nil || held == nil || held.Anchor == "" || held.Pending == metaverse.ImportDelete {
+		// A pending add of another entry with the same DN is left to
+		// the export, which parks the second (connector.ErrAlreadyExists):
+		// a connector that names its own objects takes both.
+		return false, err
+	}
+	if held.EntryID != "" || held.Type != typ {
+		why := fmt.Sprintf("linked to metaverse entry %s", held.EntryID)
+		if held.Type != typ {
+			why = fmt.Sprintf("a %s, not a %s", held.Type, typ)
+		}
+		return true, s.entryErr(entry, current, connName, "provision", fmt.Errorf("rule %q: %s %q is held by object %s (%s): %w", prov.Rule().Name, typ, dn, held.ID, why, ErrProvisionConflict))
+	}
+	s.e.log.Info("idbridge: provisioning joined an existing object with the same DN", "connector", connName, "object", held.ID, "anchor", held.Anchor, "entry", entry.ID)
+	s.link(w, held, entry, metaverse.Join, prov.Rule().Name, false)
+	s.res.Joins++
+	// Apply-once flows and the rules' scope see the object as it is.
+	in := &rules.Input{Type: entry.Type, Attrs: entry.Attrs, Target: held.Attrs}
+	desired, dn, err := s.desired(w, entry, connName, scoped, in, current)
+	if err != nil {
+		return true, err
+	}
+	if err := s.setExport(w, held, desired, dn); err != nil {
+		return true, err
+	}
+	return true, s.arrived(w, held, entry)
 }
 
 func (s *syncer) entryErr(entry *metaverse.Entry, current *metaverse.CSObject, connName, step string, err error) error {

@@ -406,8 +406,8 @@ func quarantineDetail(s string) string {
 // cycleConnectors returns the connectors a cycle runs: all but those held
 // in quarantine, which it lists in cr.Skipped.
 func (e *Engine) cycleConnectors(cr *CycleResult) []string {
-	names := make([]string, 0, len(e.names))
-	for _, name := range e.names {
+	names := make([]string, 0, len(e.order))
+	for _, name := range e.order {
 		if q, ok := e.held(name); ok {
 			cr.Skipped = append(cr.Skipped, q)
 			e.log.Warn("idbridge: connector in quarantine: skipped by the cycle", "connector", name,

@@ -435,6 +435,9 @@ func (s *syncer) joinOrProject(w *work, o *metaverse.CSObject, in *rules.Input, 
 			if err != nil {
 				return nil, err
 			}
+			if err := s.takeOverAdd(w, o, entry); err != nil {
+				return nil, err
+			}
 			for _, l := range entry.Links {
 				if l.Connector == o.Connector && l.ObjectID != o.ID {
 					return nil, s.objErr(o, "join", fmt.Errorf("rule %q joins metaverse entry %s, which is already joined to object %s of the same connector: %w", rule.Name, entry.ID, l.ObjectID, ErrAmbiguousJoin))
