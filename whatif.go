@@ -356,8 +356,14 @@ func (e *Engine) shadowEngine(store metaverse.Store) *Engine {
 	opts.Lease = nil
 	opts.Staging = true
 	opts.Logger = e.log.With("whatif", true)
+	// The shadow reports to nobody: no hooks, no metrics, no quarantine
+	// (a what-if run must not change what operators see of the engine).
+	opts.Hooks = Hooks{}
+	opts.MeterProvider = nil
+	opts.Quarantine = QuarantineOptions{Disabled: true}
 	sh := &Engine{store: store, conns: e.conns, names: e.names, order: e.order, opts: opts, log: opts.Logger,
-		run: make(chan struct{}, 1), closing: make(chan struct{})}
+		run: make(chan struct{}, 1), closing: make(chan struct{}), quar: newQuarantines(opts.Quarantine)}
+	sh.metrics, _ = newMetrics(sh, nil) // a no-op provider cannot fail
 	sh.staging.Store(true)
 	sh.thresh.Store(e.thresh.Load())
 	sh.guard.Store(e.guard.Load())
